@@ -1,0 +1,1 @@
+"""Network definitions shared by the simulator and the accuracy harness."""
