@@ -1,0 +1,189 @@
+"""Configuration models (pydantic v2): one place for defaults, ranges and their validation messages.
+
+Every model forbids unknown keys and is frozen; units are in the field names. Defaults and their sources are listed
+in docs/config.md. A config file (YAML or TOML) holds any subset of :class:`SimConfig`; missing fields take defaults.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from archsim.datatypes import DataType
+
+NumberFormat = Literal["fp32", "bf16", "fp16", "int8"]
+FORMAT_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2, "int8": 1}
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    def content_hash(self) -> str:
+        """Stable hash of the full config (keys sorted): keys results in resumable sweep stores."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class ArrayConfig(StrictModel):
+    """The systolic PE array (R x C) and its clock."""
+
+    rows: int = Field(128, ge=1, le=4096, description="PE rows (R)")
+    cols: int = Field(128, ge=1, le=4096, description="PE columns (C)")
+    dataflow: str = Field("ws", description="os | ws | is (output-, weight-, input-stationary)")
+    frequency_ghz: float = Field(1.0, gt=0.01, le=10.0)
+
+    @field_validator("dataflow")
+    @classmethod
+    def _known_dataflow(cls, v: str) -> str:
+        from archsim.schedule.dataflows import dataflow_names
+
+        names = dataflow_names()
+        if v not in names:
+            raise ValueError(f"unknown dataflow {v!r}; allowed: {', '.join(names)}")
+        return v
+
+
+class ComputeConfig(StrictModel):
+    """Arithmetic: the MAC's operand format and energy, and the vector unit for non-GEMM layers."""
+
+    mac_format: NumberFormat = "bf16"
+    mac_energy_pj: float | None = Field(None, ge=0, le=1000,
+                                        description="override the per-MAC energy derived from mac_format")
+    energy_scale: float = Field(0.39, gt=0, le=10,
+                                description="45 nm -> 22 nm energy scaling applied to Horowitz's 45 nm figures")
+    vector_lanes: int = Field(128, ge=1, le=65536, description="elementwise ops per cycle on the vector unit")
+    vector_op_energy_pj: float | None = Field(None, ge=0, le=1000)
+
+
+class PartitionConfig(StrictModel):
+    """One scratchpad partition: a bank group holding one data type."""
+
+    technology: str = "sram"
+    options: dict = Field(default_factory=dict, description="technology options (e.g. MRAM write operating point)")
+    capacity_kib: int = Field(1024, ge=1, le=1 << 22)
+    n_banks: int = Field(16, ge=1, le=4096)
+    word_bits: int = Field(512, ge=8, le=8192)
+    ports_per_bank: int = Field(1, ge=1, le=8)
+    write_buffer_entries: int = Field(0, ge=0, le=1 << 20,
+                                      description="write-buffer depth in words (0: no buffer, writes go to banks)")
+    format: NumberFormat = "bf16"
+
+    @field_validator("technology")
+    @classmethod
+    def _known_tech(cls, v: str) -> str:
+        from archsim.memory import technologies
+
+        if v.lower() not in technologies():
+            raise ValueError(f"unknown memory technology {v!r}; allowed: {', '.join(technologies())}")
+        return v.lower()
+
+    @field_validator("word_bits")
+    @classmethod
+    def _word(cls, v: int) -> int:
+        if v % 8:
+            raise ValueError(f"must be a multiple of 8 bits, got {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _check(self):
+        bank_bytes = self.capacity_kib * 1024 // self.n_banks
+        if bank_bytes * self.n_banks != self.capacity_kib * 1024:
+            raise ValueError(f"capacity_kib={self.capacity_kib} is not divisible into n_banks={self.n_banks} banks")
+        if bank_bytes < self.word_bits // 8:
+            raise ValueError(f"a bank of {bank_bytes} B is smaller than one {self.word_bits}-bit word")
+        from archsim.memory import technology
+
+        technology(self.technology).options(self.options)  # validate the options now, naming the technology
+        return self
+
+    @property
+    def capacity_bytes(self) -> int:
+        return self.capacity_kib * 1024
+
+    @property
+    def bank_bytes(self) -> int:
+        return self.capacity_bytes // self.n_banks
+
+    @property
+    def element_bytes(self) -> int:
+        return FORMAT_BYTES[self.format]
+
+
+def _default_partitions() -> dict[DataType, PartitionConfig]:
+    return {
+        DataType.ACTIVATION: PartitionConfig(capacity_kib=4096, n_banks=16, format="bf16", write_buffer_entries=64),
+        DataType.WEIGHT: PartitionConfig(capacity_kib=2048, n_banks=16, format="fp32", write_buffer_entries=64),
+        DataType.ERROR: PartitionConfig(capacity_kib=2048, n_banks=16, format="bf16", write_buffer_entries=64),
+        DataType.WEIGHT_GRADIENT: PartitionConfig(capacity_kib=1024, n_banks=8, format="fp32",
+                                                  write_buffer_entries=64),
+        DataType.OPTIMIZER_STATE: PartitionConfig(capacity_kib=1024, n_banks=8, format="fp32",
+                                                  write_buffer_entries=64),
+    }
+
+
+class ScratchpadConfig(StrictModel):
+    """The on-chip scratchpad: one partition per data type."""
+
+    partitions: dict[DataType, PartitionConfig] = Field(default_factory=_default_partitions)
+    stream_fraction: float = Field(0.25, gt=0.0, lt=1.0,
+                                   description="share of each partition kept for double-buffered tiles; "
+                                               "the rest holds resident tensors")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_missing(cls, data):
+        """Partitions not named in the file keep their defaults; named ones override field by field."""
+        if isinstance(data, dict) and isinstance(data.get("partitions"), dict):
+            merged = {k: v.model_dump() for k, v in _default_partitions().items()}
+            for key, val in data["partitions"].items():
+                try:
+                    dt = DataType(key)
+                except ValueError:
+                    raise ValueError(f"partitions: unknown data type {key!r}; allowed: "
+                                     f"{', '.join(d.value for d in DataType)}") from None
+                if isinstance(val, PartitionConfig):
+                    val = val.model_dump()
+                if not isinstance(val, dict):
+                    raise ValueError(f"partitions.{key}: expected a mapping, got {val!r}")
+                merged[dt] = {**merged[dt], **val}
+            data = {**data, "partitions": merged}
+        return data
+
+    def partition(self, dt: DataType) -> PartitionConfig:
+        return self.partitions[dt]
+
+
+class DRAMConfig(StrictModel):
+    """Off-chip DRAM: a preset, with any field overridable."""
+
+    preset: Literal["ddr4-2400", "lpddr4-3200", "hbm2"] = "ddr4-2400"
+    channels: int | None = Field(None, ge=1, le=64)
+    bandwidth_gbps_per_channel: float | None = Field(None, gt=0, le=2048, description="GB/s per channel")
+    latency_ns: float | None = Field(None, ge=0, le=10000)
+    read_energy_pj_per_bit: float | None = Field(None, ge=0, le=1000)
+    write_energy_pj_per_bit: float | None = Field(None, ge=0, le=1000)
+    background_power_mw: float | None = Field(None, ge=0, le=1e5)
+
+
+class EngineConfig(StrictModel):
+    """Event granularity of the SimPy engine (see docs/engine.md)."""
+
+    steps_per_tile: int = Field(4, ge=1, le=1024, description="sub-steps per tile at which banks are contended")
+    max_tiles_per_op: int = Field(64, ge=1, le=100000,
+                                  description="blocks of identical work are merged above this many tiles per op")
+
+
+class TrainingConfig(StrictModel):
+    batch: int = Field(32, ge=1, le=65536)
+    momentum: bool = Field(True, description="SGD with momentum (one optimizer-state tensor per weight)")
+
+
+class SimConfig(StrictModel):
+    array: ArrayConfig = Field(default_factory=ArrayConfig)
+    compute: ComputeConfig = Field(default_factory=ComputeConfig)
+    scratchpad: ScratchpadConfig = Field(default_factory=ScratchpadConfig)
+    dram: DRAMConfig = Field(default_factory=DRAMConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
