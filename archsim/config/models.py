@@ -31,7 +31,7 @@ class ArrayConfig(StrictModel):
 
     rows: int = Field(128, ge=1, le=4096, description="PE rows (R)")
     cols: int = Field(128, ge=1, le=4096, description="PE columns (C)")
-    dataflow: str = Field("ws", description="os | ws | is (output-, weight-, input-stationary)")
+    dataflow: str = Field("os", description="os | ws | is (output-, weight-, input-stationary)")
     frequency_ghz: float = Field(1.0, gt=0.01, le=10.0)
 
     @field_validator("dataflow")
@@ -67,7 +67,8 @@ class PartitionConfig(StrictModel):
     word_bits: int = Field(512, ge=8, le=8192)
     ports_per_bank: int = Field(1, ge=1, le=8)
     write_buffer_entries: int = Field(0, ge=0, le=1 << 20,
-                                      description="write-buffer depth in words (0: no buffer, writes go to banks)")
+                                      description="write-buffer depth per bank, in words (0: writes go straight "
+                                                  "to the banks)")
     format: NumberFormat = "bf16"
 
     @field_validator("technology")
@@ -113,13 +114,13 @@ class PartitionConfig(StrictModel):
 
 def _default_partitions() -> dict[DataType, PartitionConfig]:
     return {
-        DataType.ACTIVATION: PartitionConfig(capacity_kib=4096, n_banks=16, format="bf16", write_buffer_entries=64),
-        DataType.WEIGHT: PartitionConfig(capacity_kib=2048, n_banks=16, format="fp32", write_buffer_entries=64),
-        DataType.ERROR: PartitionConfig(capacity_kib=2048, n_banks=16, format="bf16", write_buffer_entries=64),
-        DataType.WEIGHT_GRADIENT: PartitionConfig(capacity_kib=1024, n_banks=8, format="fp32",
-                                                  write_buffer_entries=64),
-        DataType.OPTIMIZER_STATE: PartitionConfig(capacity_kib=1024, n_banks=8, format="fp32",
-                                                  write_buffer_entries=64),
+        DataType.ACTIVATION: PartitionConfig(capacity_kib=4096, n_banks=64, format="bf16", write_buffer_entries=16),
+        DataType.WEIGHT: PartitionConfig(capacity_kib=2048, n_banks=32, format="bf16", write_buffer_entries=16),
+        DataType.ERROR: PartitionConfig(capacity_kib=2048, n_banks=64, format="bf16", write_buffer_entries=16),
+        DataType.WEIGHT_GRADIENT: PartitionConfig(capacity_kib=1024, n_banks=32, format="fp32",
+                                                  write_buffer_entries=16),
+        DataType.OPTIMIZER_STATE: PartitionConfig(capacity_kib=1024, n_banks=32, format="fp32",
+                                                  write_buffer_entries=16),
     }
 
 
@@ -158,13 +159,12 @@ class ScratchpadConfig(StrictModel):
 class DRAMConfig(StrictModel):
     """Off-chip DRAM: a preset, with any field overridable."""
 
-    preset: Literal["ddr4-2400", "lpddr4-3200", "hbm2"] = "ddr4-2400"
+    preset: Literal["ddr4-2400", "lpddr4-3200", "hbm2"] = "hbm2"
     channels: int | None = Field(None, ge=1, le=64)
     bandwidth_gbps_per_channel: float | None = Field(None, gt=0, le=2048, description="GB/s per channel")
     latency_ns: float | None = Field(None, ge=0, le=10000)
     read_energy_pj_per_bit: float | None = Field(None, ge=0, le=1000)
     write_energy_pj_per_bit: float | None = Field(None, ge=0, le=1000)
-    background_power_mw: float | None = Field(None, ge=0, le=1e5)
 
 
 class EngineConfig(StrictModel):

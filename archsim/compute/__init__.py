@@ -1,0 +1,1 @@
+"""Compute cost models (pure): energy per MAC and per vector operation."""
