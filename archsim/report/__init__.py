@@ -1,0 +1,1 @@
+"""Reports: rich tables for people, JSON/CSV files for scripts."""

@@ -1,0 +1,61 @@
+"""Rich tables of a simulated training step: one row per layer and pass, and a totals panel."""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from archsim.datatypes import DataType
+from archsim.engine.simulator import ENERGY_COMPONENTS
+
+
+def _si(x: float, unit: str = "") -> str:
+    for div, p in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"{x / div:.2f}{p}{unit}"
+    return f"{x:.0f}{unit}" if abs(x) >= 1 or x == 0 else f"{x:.3g}{unit}"
+
+
+def step_table(report, title: str | None = None) -> Table:
+    t = Table(title=title or f"{report.network}: one training step, per layer and pass", show_lines=False,
+              header_style="bold", expand=False)
+    cols = ["layer", "pass", "M/N/K", "MACs", "compute cyc", "stall cyc", "util %"]
+    cols += [f"rd {dt.short}" for dt in DataType] + [f"wr {dt.short}" for dt in DataType]
+    cols += ["DRAM rd B", "DRAM wr B"] + [f"E {k}" for k in ENERGY_COMPONENTS] + ["E total"]
+    for c in cols:
+        t.add_column(c, justify="left" if c in ("layer", "pass", "M/N/K") else "right", no_wrap=True)
+    for r in report.records:
+        mnk = f"{r['M']}/{r['N']}/{r['K']}" + (f"x{r['groups']}" if (r["groups"] or 1) > 1 else "") \
+            if r["M"] is not None else r["kind"]
+        row = [r["layer"], r["pass"], mnk, _si(r["macs"]), _si(r["compute_cycles"]), _si(r["stall_cycles"]),
+               f"{100 * r['utilization']:.1f}" if r["unit"] == "array" else "-"]
+        row += [_si(r["sram_reads"][dt.value]) for dt in DataType]
+        row += [_si(r["sram_writes"][dt.value]) for dt in DataType]
+        row += [_si(r["dram_read_bytes"]), _si(r["dram_write_bytes"])]
+        row += [_si(r["energy_pj"][k] * 1e-12, "J") for k in ENERGY_COMPONENTS] + [
+            _si(r["energy_pj"]["total"] * 1e-12, "J")]
+        t.add_row(*row)
+    return t
+
+
+def totals_panel(report) -> Panel:
+    T = report.totals
+    e = T["energy_pj"]
+    lines = [
+        f"cycles {T['cycles']:.4g}  ({T['seconds'] * 1e3:.3f} ms)   compute {T['compute_cycles']:.4g}   "
+        f"stall {T['stall_cycles']:.4g}   MACs {_si(T['macs'])}",
+        f"DRAM read {_si(T['dram_read_bytes'], 'B')}   write {_si(T['dram_write_bytes'], 'B')}",
+        "energy " + "   ".join(f"{k} {_si(e[k] * 1e-12, 'J')} ({100 * e[k] / e['total']:.1f}%)"
+                               for k in ENERGY_COMPONENTS) + f"   total {_si(e['total'] * 1e-12, 'J')}",
+        "scratchpad " + "   ".join(
+            f"{k}: {p['technology']} {p['capacity_kib'] / 1024:g} MiB x{p['n_banks']} ({p['area_mm2']:.2f} mm2)"
+            for k, p in report.partitions.items()),
+    ]
+    return Panel("\n".join(lines), title=f"totals: {report.network}", expand=False)
+
+
+def print_report(report, console: Console | None = None, per_layer: bool = True) -> None:
+    console = console or Console()
+    if per_layer:
+        console.print(step_table(report))
+    console.print(totals_panel(report))
