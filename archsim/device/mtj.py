@@ -10,8 +10,9 @@ Physics (macrospin, uniaxial perpendicular anisotropy, collinear spin-transfer t
 * Ic0 = 4 alpha e E_b / (hbar eta)  (Sun, PRB 62:570, 2000), eta from Slonczewski's tunnelling form
   eta(theta) = P / (2 (1 + P^2 cos theta))  (Slonczewski, PRB 71:024411, 2005) at the starting state.
 * Precessional channel (i = I/Ic0 > 1): deterministic growth from a thermally distributed initial angle,
-  WER_prec = 1 - exp[-(pi^2 Delta/4) (i-1) / (i e^{2(i-1)t/t_D} - 1)]  (Sun et al. / Butler et al.,
-  IEEE Trans. Magn. 48:4684, 2012).
+  WER_prec = 1 - exp[-(pi^2 Delta_eff/4) (i-1) / (i e^{2(i-1)t/t_D} - 1)]  (Sun et al. / Butler et al.,
+  IEEE Trans. Magn. 48:4684, 2012), with Delta_eff = Delta (i-1)/i accounting for the thermal noise that acts
+  during the pulse (archsim's linearised derivation, see docs/device.md; Delta_eff = Delta gives the original).
 * Thermal channel (Neel-Brown with a spin-torque-lowered barrier): Kramers/Brown high-barrier escape rate of the
   axially symmetric Fokker-Planck equation, r(i) = (1+i)(1-i)^2 exp(-Delta (1-i)^2) / tau0, with
   tau0 = t_D sqrt(pi/Delta) (Brown, Phys. Rev. 130:1677, 1963; the (1+h)(1-h)^2 prefactor is the uniaxial
@@ -176,7 +177,11 @@ class MTJ:
             # (i-1)/(i e^{2(i-1)tau} - 1) written overflow-free; limit 1/(1+2 tau) as i -> 1
             denom = ia - decay
             frac = np.where(d > 1e-9, d * decay / np.where(denom > 0, denom, 1.0), 1.0 / (1.0 + 2.0 * ta))
-            x = (math.pi ** 2 * self.delta / 4.0) * frac
+            # thermal noise during the pulse: linearising the LLGS about the start pole, the unstable angle
+            # theta(t) = e^{(i-1)t/t_D} (theta0 + noise integral); the integral adds a variance 1/(2 Delta (i-1))
+            # per component to the equilibrium 1/(2 Delta), i.e. the initial-angle spread acts with
+            # Delta_eff = Delta (i-1)/i  [derived, archsim; checked against the macrospin Monte-Carlo]
+            x = (math.pi ** 2 * self.delta / 4.0) * (d / ia) * frac
             # WER = 1 - exp(-x); strength = -ln(WER) = -ln(-expm1(-x))
             out[above] = -np.log(-np.expm1(-x))
         return out
