@@ -26,7 +26,8 @@ def run(args) -> int:
         return 0
     t = Table(title="workloads")
     for c in ("name", "input", "classes", "layers", "params (M)", "fwd GMAC/sample", "description"):
-        t.add_column(c, justify="right" if c not in ("name", "description", "input") else "left")
+        t.add_column(c, justify="right" if c not in ("name", "description", "input") else "left",
+                     no_wrap=c != "description")
     for e in registry.entries():
         net = registry.get(e.name)
         t.add_row(e.name, "x".join(map(str, net.input_shape)), str(net.num_classes), str(len(net)),
