@@ -44,3 +44,7 @@ def build(input_size: int = 224, num_classes: int = 1000, in_channels: int = 3, 
 
 register("mobilenetv2", build, "MobileNetV2 1.0, ImageNet 224x224")
 register("mobilenetv2-cifar", build, "MobileNetV2 1.0, CIFAR 32x32", input_size=32, num_classes=10)
+
+# Small variant for the accuracy harness: 1/4 width (the 1280-channel head keeps its width, as in the paper).
+register("mobilenetv2-mini", build, "MobileNetV2 at 1/4 width, 8x8 grayscale, 10 classes (accuracy harness)",
+         input_size=8, in_channels=1, num_classes=10, width=0.25)

@@ -42,3 +42,7 @@ def build(input_size: int = 224, num_classes: int = 1000, in_channels: int = 3, 
 
 register("vgg16", build, "VGG16, ImageNet 224x224, 1000 classes")
 register("vgg16-cifar", build, "VGG16, CIFAR 32x32, 10 classes", input_size=32, num_classes=10)
+
+# Small variant for the accuracy harness: 1/8 width (five 2x2 pools need inputs of at least 32x32).
+register("vgg16-mini", build, "VGG16 at 1/8 width, 32x32 grayscale, 10 classes (accuracy harness)",
+         input_size=32, in_channels=1, num_classes=10, width=0.125)

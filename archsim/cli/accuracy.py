@@ -1,0 +1,230 @@
+"""``archsim accuracy``: train a workload clean and with scratchpad bit errors; ``archsim accuracy sweep``: final
+accuracy vs bit error rate per data type. The logic lives in :mod:`archsim.accuracy`."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "accuracy", help="training accuracy under scratchpad bit errors (PyTorch)",
+        description="Train a workload network clean and with bit errors injected into the data types the "
+                    "scratchpad stores. `archsim accuracy sweep ...` sweeps the error rate per data type.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("action", nargs="?", choices=("train", "sweep"), default="train",
+                   help="train: clean vs injected run; sweep: accuracy vs bit error rate")
+    p.add_argument("--sweep", action="store_true", help="same as the `sweep` action")
+    g = p.add_argument_group("network and data")
+    g.add_argument("--workload", default="resnet18-mini", help="registered network (see `archsim workloads`)")
+    g.add_argument("--dataset", default="digits", choices=("digits", "cifar10", "cifar100"),
+                   help="digits is embedded (scikit-learn); CIFAR needs --data-dir")
+    g.add_argument("--data-dir", default=None, help="folder with the CIFAR python-pickle batches")
+    g.add_argument("--image-size", type=int, default=None, help="resize images to N x N (e.g. 32 for vgg16-mini)")
+    g.add_argument("--train-samples", type=int, default=None, help="use only the first N training samples")
+    g = p.add_argument_group("errors")
+    g.add_argument("--config", default=None, help="archsim config (YAML/TOML): rates and formats per data type "
+                   "from its scratchpad partitions and their technology models")
+    g.add_argument("--inject", action="append", default=[], metavar="DT[:KIND]=RATE",
+                   help="explicit per-bit rate, overrides the config; KIND: write (both directions, default), "
+                        "read, 0to1, 1to0. Repeatable, e.g. --inject weight=1e-4 --inject activation:read=1e-6")
+    g.add_argument("--datatypes", nargs="+", default=None, metavar="DT",
+                   help="data types to inject (others clean); for sweep, the curves (default: activation weight "
+                        "error)")
+    g.add_argument("--format", dest="formats", action="append", default=[], metavar="[DT=]FMT",
+                   help="stored number format (fp32, bf16, fp16, int8), for every or one data type")
+    g.add_argument("--int8-scale", type=float, default=None, help="fixed int8 scale (default: per-tensor max-abs)")
+    g.add_argument("--write-model", choices=("directional", "symmetric"), default="directional",
+                   help="directional: only bits a write switches can fail, at their direction's rate; "
+                        "symmetric: every written bit flips at the mean rate")
+    g.add_argument("--old-contents", choices=("previous", "zeros", "random"), default="previous",
+                   help="what a freshly written buffer held before (directional model)")
+    g = p.add_argument_group("training")
+    g.add_argument("--epochs", type=int, default=5)
+    g.add_argument("--batch-size", type=int, default=32)
+    g.add_argument("--lr", type=float, default=0.02)
+    g.add_argument("--momentum", type=float, default=0.9)
+    g.add_argument("--weight-decay", type=float, default=0.0)
+    g.add_argument("--schedule", choices=("cosine", "constant"), default="cosine")
+    g.add_argument("--threads", type=int, default=1, help="torch threads (1 gives the same numbers everywhere)")
+    g.add_argument("--seed", type=int, default=0, help="seed of the train action")
+    g = p.add_argument_group("sweep")
+    g.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    g.add_argument("--rates", type=float, nargs="+", default=[1e-7, 1e-6, 1e-5, 1e-4, 1e-3])
+    g.add_argument("--kind", choices=("write", "read"), default="write", help="which rate the sweep varies")
+    g.add_argument("--option", default=None, help="sweep this partition option of --config (e.g. a write "
+                   "operating point) instead of --rates")
+    g.add_argument("--values", nargs="+", default=None, help="values of --option (numbers or strings)")
+    g.add_argument("--plot", default=None, metavar="F.png", help="sweep: accuracy vs BER plot (PNG)")
+    g = p.add_argument_group("output")
+    g.add_argument("--json", default=None, metavar="FILE", help="write the results as JSON")
+    g.add_argument("--quiet", action="store_true", help="no progress bar and no tables")
+    return p
+
+
+def _settings(args):
+    from archsim.accuracy.train import TrainSettings
+
+    return TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
+                         weight_decay=args.weight_decay, threads=args.threads, train_samples=args.train_samples,
+                         schedule=args.schedule)
+
+
+def _data(args):
+    from archsim.accuracy.data import load_dataset
+
+    data = load_dataset(args.dataset, args.data_dir)
+    if args.image_size is not None:
+        data = data.resized(args.image_size)
+    return data
+
+
+def _value(v: str):
+    try:
+        return int(v)
+    except ValueError:
+        try:
+            return float(v)
+        except ValueError:
+            return v
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _loss(x: float) -> str:
+    return f"{x:.3f}" if math.isfinite(x) else str(x)
+
+
+def run(args) -> int:
+    from rich.console import Console
+
+    from archsim.accuracy.train import network_for
+    from archsim.cli import UserError
+
+    if args.sweep:
+        args.action = "sweep"
+    if args.option and not args.config:
+        raise UserError("--option needs --config (the partition options to vary)")
+    if args.option and not args.values:
+        raise UserError("--option needs --values")
+    settings = _settings(args)
+    data = _data(args)
+    net = network_for(args.workload, data)
+    console = Console(stderr=False, quiet=args.quiet)
+    if args.action == "sweep":
+        return _run_sweep(args, settings, data, net, console)
+    return _run_train(args, settings, data, net, console)
+
+
+def _progress(quiet: bool):
+    from contextlib import nullcontext
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if quiet:
+        return nullcontext(None)
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=Console(stderr=True), transient=True)
+
+
+def _run_train(args, settings, data, net, console) -> int:
+    from rich.table import Table
+
+    from archsim.accuracy.cliargs import build_policy
+    from archsim.accuracy.train import compare
+
+    policy = build_policy(args.config, args.inject, args.formats, args.datatypes, args.write_model,
+                          args.old_contents, args.int8_scale)
+    if not policy.active:
+        console.print("[yellow]no error rates configured (give --config or --inject): the injected run is clean")
+    with _progress(args.quiet) as prog:
+        task = prog.add_task("training", total=None) if prog else None
+        cb = (lambda d, t: prog.update(task, completed=d, total=t)) if prog else None
+        cmp = compare(net, data, settings, policy, args.seed, on_step=cb)
+    t = Table(title=f"{args.workload} on {data.name}: clean vs injected (seed {args.seed})")
+    for col in ("epoch", "clean loss", "clean acc", "injected loss", "injected acc", "bits flipped"):
+        t.add_column(col, justify="right")
+    for c, i in zip(cmp.clean.epochs, cmp.injected.epochs):
+        t.add_row(str(c.epoch), _loss(c.test_loss), _pct(c.test_accuracy), _loss(i.test_loss),
+                  _pct(i.test_accuracy), str(sum(i.flips.values())))
+    console.print(t)
+    if cmp.injected.stats:
+        ft = Table(title="bits flipped per data type (whole run)")
+        for col in ("data type", "format", "write", "read BER", "wr 0->1", "wr 1->0", "wr flips", "rd flips"):
+            ft.add_column(col, justify="right")
+        for dt, m in policy.datatypes.items():
+            s = cmp.injected.stats[dt.value]
+            ft.add_row(dt.value, m.format, m.write_model, f"{m.read_ber:.2e}", f"{m.write_ber_0to1:.2e}",
+                       f"{m.write_ber_1to0:.2e}", str(s["write_flips"]), str(s["read_flips"]))
+        console.print(ft)
+    console.print(f"final accuracy: clean {_pct(cmp.clean.final_accuracy)}, injected "
+                  f"{_pct(cmp.injected.final_accuracy)} (drop {100 * (cmp.clean.final_accuracy - cmp.injected.final_accuracy):+.1f} points)")
+    if args.json:
+        out = {"command": "accuracy", "workload": args.workload, "network": net.name, "dataset": data.name, "seed": args.seed,
+               "settings": settings.model_dump(), **cmp.as_dict()}
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=2, default=str)
+    return 0
+
+
+def _run_sweep(args, settings, data, net, console) -> int:
+    from rich.table import Table
+
+    from archsim.accuracy.cliargs import build_policy, parse_datatype
+    from archsim.accuracy.sweep import run_sweep, sweep_config_option
+
+    dts = [parse_datatype(d) for d in (args.datatypes or ["activation", "weight", "error"])]
+    with _progress(args.quiet) as prog:
+        task = prog.add_task("sweep runs", total=None) if prog else None
+        cb = (lambda pt, d, t: prog.update(task, completed=d, total=t)) if prog else None
+        if args.option:
+            from archsim.config import load_config
+
+            res = sweep_config_option(net, data, settings, load_config(args.config), args.option,
+                                      [_value(v) for v in args.values], dts, args.seeds, args.write_model, cb)
+        else:
+            base = build_policy(args.config, args.inject, args.formats, None, args.write_model, args.old_contents,
+                                args.int8_scale)
+            res = run_sweep(net, data, settings, dts, args.rates, args.seeds, args.kind, args.write_model, base, cb)
+    t = Table(title=f"{args.workload} on {data.name}: final accuracy vs {res.kind} bit error rate "
+                    f"(mean +- std, [min, max] over seeds {', '.join(map(str, args.seeds))})")
+    t.add_column("rate (per bit)" if not args.option else "rate / setting", justify="right")
+    for dt in res.datatypes():
+        t.add_column(dt, justify="right")
+    clean = [p.final_accuracy for p in res.clean()]
+    cm = sum(clean) / len(clean)
+    sd = (sum((c - cm) ** 2 for c in clean) / (len(clean) - 1)) ** 0.5 if len(clean) > 1 else 0.0
+    t.add_row("clean", *[f"{_pct(cm)} +- {100 * sd:.1f} [{_pct(min(clean))}, {_pct(max(clean))}]"
+                         for _ in res.datatypes()])
+    for rate in res.rates():
+        cells = []
+        label = f"{rate:.1e}"
+        for dt in res.datatypes():
+            c = res.cell(dt, rate)
+            if c is None:
+                cells.append("")
+                continue
+            if c["setting"]:
+                label = f"{rate:.1e} ({c['setting']})"
+            cells.append(f"{_pct(c['mean_accuracy'])} +- {100 * c['std_accuracy']:.1f} "
+                         f"[{_pct(c['min_accuracy'])}, {_pct(c['max_accuracy'])}]")
+        t.add_row(label, *cells)
+    console.print(t)
+    if args.plot:
+        res.plot(args.plot)
+        console.print(f"plot written to {args.plot}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"command": "accuracy sweep", **res.as_dict(), "workload": args.workload, "network": net.name}, f, indent=2, default=str)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    from archsim.cli import main
+
+    sys.exit(main(["accuracy", *sys.argv[1:]]))
