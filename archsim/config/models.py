@@ -171,7 +171,7 @@ class EngineConfig(StrictModel):
     """Event granularity of the SimPy engine (see docs/engine.md)."""
 
     steps_per_tile: int = Field(4, ge=1, le=1024, description="sub-steps per tile at which banks are contended")
-    max_tiles_per_op: int = Field(64, ge=1, le=100000,
+    max_tiles_per_op: int = Field(16, ge=1, le=100000,
                                   description="blocks of identical work are merged above this many tiles per op")
 
 
