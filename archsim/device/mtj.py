@@ -11,8 +11,9 @@ Physics (macrospin, uniaxial perpendicular anisotropy, collinear spin-transfer t
   eta(theta) = P / (2 (1 + P^2 cos theta))  (Slonczewski, PRB 71:024411, 2005) at the starting state.
 * Precessional channel (i = I/Ic0 > 1): deterministic growth from a thermally distributed initial angle,
   WER_prec = 1 - exp[-(pi^2 Delta_eff/4) (i-1) / (i e^{2(i-1)t/t_D} - 1)]  (Sun et al. / Butler et al.,
-  IEEE Trans. Magn. 48:4684, 2012), with Delta_eff = Delta (i-1)/i accounting for the thermal noise that acts
-  during the pulse (archsim's linearised derivation, see docs/device.md; Delta_eff = Delta gives the original).
+  IEEE Trans. Magn. 48:4684, 2012), with Delta_eff = Delta / (1 + (1 - e^{-2(i-1)t/t_D})/(i-1)) accounting for the
+  thermal noise that acts during the pulse (archsim's linearised derivation, see docs/device.md;
+  Delta_eff = Delta gives the original closed form).
 * Thermal channel (Neel-Brown with a spin-torque-lowered barrier): Kramers/Brown high-barrier escape rate of the
   axially symmetric Fokker-Planck equation, r(i) = (1+i)(1-i)^2 exp(-Delta (1-i)^2) / tau0, with
   tau0 = t_D sqrt(pi/Delta) (Brown, Phys. Rev. 130:1677, 1963; the (1+h)(1-h)^2 prefactor is the uniaxial
@@ -173,17 +174,23 @@ class MTJ:
         if np.any(above):
             ia, ta = i[above], tau[above]
             d = ia - 1.0
-            decay = np.exp(-2.0 * d * ta)
-            # (i-1)/(i e^{2(i-1)tau} - 1) written overflow-free; limit 1/(1+2 tau) as i -> 1
-            denom = ia - decay
-            frac = np.where(d > 1e-9, d * decay / np.where(denom > 0, denom, 1.0), 1.0 / (1.0 + 2.0 * ta))
-            # thermal noise during the pulse: linearising the LLGS about the start pole, the unstable angle
-            # theta(t) = e^{(i-1)t/t_D} (theta0 + noise integral); the integral adds a variance 1/(2 Delta (i-1))
-            # per component to the equilibrium 1/(2 Delta), i.e. the initial-angle spread acts with
-            # Delta_eff = Delta (i-1)/i  [derived, archsim; checked against the macrospin Monte-Carlo]
-            x = (math.pi ** 2 * self.delta / 4.0) * (d / ia) * frac
-            # WER = 1 - exp(-x); strength = -ln(WER) = -ln(-expm1(-x))
-            out[above] = -np.log(-np.expm1(-x))
+            two_d_tau = 2.0 * d * ta
+            decay = np.exp(-two_d_tau)
+            small = d < 1e-9
+            ds = np.where(small, 1.0, d)
+            # (i-1)/(i e^{2(i-1)tau} - 1) = (i-1) e^{-2(i-1)tau} / (i - e^{-2(i-1)tau}); limit 1/(1+2 tau) at i -> 1
+            log_frac = np.where(small, -np.log1p(2.0 * ta),
+                                np.log(ds) - two_d_tau - np.log(np.where(small, 1.0, ia - decay)))
+            # thermal noise during the pulse [derived, archsim; checked against the macrospin Monte-Carlo]:
+            # linearised about the start pole, theta(t) = e^{(i-1)t/t_D} (theta0 + noise integral) and the integral
+            # adds a variance (1 - e^{-2(i-1)tau}) / (2 Delta (i-1)) per component to the equilibrium 1/(2 Delta),
+            # so the initial spread acts with Delta_eff = Delta / (1 + (1 - e^{-2(i-1)tau})/(i-1)).
+            grow = np.where(small, 2.0 * ta, -np.expm1(-two_d_tau) / ds)
+            log_x = np.log(math.pi ** 2 * self.delta / 4.0) - np.log1p(grow) + log_frac
+            x = np.exp(np.minimum(log_x, 700.0))
+            # WER = 1 - exp(-x); strength = -ln(WER); for tiny x, -ln(x) - ln(1 - x/2) ~ -log_x + x/2
+            with np.errstate(divide="ignore", over="ignore"):
+                out[above] = np.where(log_x < -20.0, -log_x + 0.5 * x, -np.log(-np.expm1(-x)))
         return out
 
     def _thermal_strength(self, i, t_ns):

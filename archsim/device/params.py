@@ -124,5 +124,5 @@ class WriteOperatingPoint(BaseModel):
     voltage_v: float = Field(1.25, gt=0.0, le=10.0,
                              description="write voltage across access device + MTJ, V "
                              "([derived] 1.25 V: NVSim default cell, E/(I t) = 1 pJ/(80 uA 10 ns))")
-    pulse_ns: float = Field(10.0, gt=0.0, le=1.0e9,
+    pulse_ns: float = Field(10.0, gt=0.0, le=1.0e12,
                             description="write pulse width, ns ([read] 10 ns NVSim sample_STTRAM.cell)")
