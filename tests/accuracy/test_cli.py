@@ -1,0 +1,54 @@
+"""End to end: `archsim accuracy` and `archsim accuracy sweep` through archsim.cli.main."""
+import json
+
+import pytest
+
+from archsim.cli import main
+
+FAST = ["--workload", "resnet18-mini", "--epochs", "1", "--train-samples", "96", "--batch-size", "32", "--quiet"]
+
+
+def test_train_json(tmp_path):
+    out = tmp_path / "a.json"
+    rc = main(["accuracy", *FAST, "--inject", "weight=1e-3", "--inject", "activation:read=1e-5", "--json", str(out)])
+    assert rc == 0
+    d = json.loads(out.read_text())
+    assert d["clean"]["final_accuracy"] >= 0 and len(d["injected"]["epochs"]) == 1
+    assert d["policy"]["weight"]["write_ber_0to1"] == 1e-3 and d["policy"]["activation"]["read_ber"] == 1e-5
+    assert d["injected"]["flips"]["weight"]["write_flips"] > 0
+
+
+def test_sweep_table_plot_json(tmp_path, capsys):
+    js, png = tmp_path / "s.json", tmp_path / "s.png"
+    rc = main(["accuracy", "sweep", *FAST[:-1], "--datatypes", "weight", "error", "--rates", "0", "1e-3",
+               "--seeds", "0", "1", "--json", str(js), "--plot", str(png)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "clean" in text and "weight" in text and "1.0e-03" in text
+    d = json.loads(js.read_text())
+    pts = d["points"]
+    assert {p["seed"] for p in pts} == {0, 1}
+    assert sum(p["datatype"] == "clean" for p in pts) == 2
+    assert {(p["datatype"], p["rate"]) for p in pts} >= {("weight", 1e-3), ("error", 1e-3), ("weight", 0.0)}
+    assert png.stat().st_size > 1000 and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_sweep_flag_alias_and_config_option(tmp_path):
+    import yaml
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"scratchpad": {"partitions": {"weight": {"technology": "sttmram"}}}}))
+    js = tmp_path / "o.json"
+    rc = main(["accuracy", "--sweep", *FAST, "--config", str(cfg), "--datatypes", "weight", "--option",
+               "write_pulse_ns", "--values", "2", "10", "--seeds", "0", "--json", str(js)])
+    assert rc == 0
+    pts = [p for p in json.loads(js.read_text())["points"] if p["datatype"] == "weight"]
+    by = {p["setting"]: p["rate"] for p in pts}
+    assert by["write_pulse_ns=2"] > by["write_pulse_ns=10"]  # shorter pulses: more write errors
+
+
+@pytest.mark.parametrize("argv,msg", [(["--inject", "weight=7"], "outside"), (["--workload", "nope"], "unknown"),
+                                      (["--dataset", "cifar10"], "data-dir"), (["--option", "x"], "--config")])
+def test_user_errors_exit_2(argv, msg, capsys):
+    assert main(["accuracy", *FAST, *argv]) == 2
+    assert msg in capsys.readouterr().err

@@ -1,0 +1,150 @@
+"""Hook points: rate 0 is bit-identical to clean training; one data type's errors leave the others untouched."""
+import pytest
+import torch
+
+from archsim.accuracy.hooks import Injector
+from archsim.accuracy.models import build_model
+from archsim.accuracy.policy import DataTypeErrors, ErrorPolicy
+from archsim.accuracy.train import TrainSettings, train
+from archsim.datatypes import ALL_DATATYPES, DataType
+
+from .conftest import tiny_net
+
+
+def _batches(digits, n=3, bs=32):
+    return [(digits.x_train[i * bs:(i + 1) * bs], digits.y_train[i * bs:(i + 1) * bs]) for i in range(n)]
+
+
+def _run(net, batches, injector=None, seed=0):
+    """A few SGD steps; returns the model and the logits and gradients of the first step."""
+    torch.manual_seed(123)
+    model = build_model(net, seed)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    names = {id(p): n for n, p in model.named_parameters()}
+    if injector is not None:
+        injector.attach(model)
+    first = None
+    for xb, yb in batches:
+        model.train()
+        opt.zero_grad()
+        if injector is not None:
+            with injector.forward():
+                out = model(xb)
+        else:
+            out = model(xb)
+        loss = torch.nn.functional.cross_entropy(out, yb)
+        loss.backward()
+        if first is None:
+            first = (out.detach().clone(), {n: p.grad.clone() for n, p in model.named_parameters()})
+        if injector is not None:
+            injector.step(opt, names)
+        else:
+            opt.step()
+    return model, first
+
+
+def _same_params(a, b) -> bool:
+    return all(torch.equal(p.view(-1).view(torch.int32), q.view(-1).view(torch.int32))
+               for p, q in zip(a.parameters(), b.parameters()))
+
+
+@pytest.mark.parametrize("write_model", ["directional", "symmetric"])
+def test_machinery_with_no_flips_is_bit_identical(digits, write_model):
+    """Every hook runs (rates > 0) but no bit flips (rates ~1e-15): the results equal training without it."""
+    net = tiny_net()
+    batches = _batches(digits)
+    clean, _ = _run(net, batches)
+    tiny = {dt: DataTypeErrors(read_ber=1e-15, write_ber_0to1=1e-15, write_ber_1to0=1e-15, write_model=write_model)
+            for dt in ALL_DATATYPES}
+    inj = Injector(ErrorPolicy(datatypes=tiny), seed=0)
+    with_hooks, _ = _run(net, batches, inj)
+    assert inj.stats[DataType.ACTIVATION].words_written > 0 and inj.stats[DataType.ERROR].words_written > 0
+    assert inj.stats[DataType.WEIGHT].words_read > 0 and inj.stats[DataType.OPTIMIZER_STATE].words_written > 0
+    assert sum(s.flips for s in inj.stats.values()) == 0
+    assert _same_params(clean, with_hooks)
+
+
+def test_rate_zero_train_is_bit_identical(digits):
+    net = tiny_net()
+    s = TrainSettings(epochs=1, train_samples=96)
+    zero = ErrorPolicy.uniform(ALL_DATATYPES, 0.0)
+    a = train(net, digits, s, None, seed=3)
+    b = train(net, digits, s, zero, seed=3)
+    assert [e.test_loss for e in a.epochs] == [e.test_loss for e in b.epochs]
+    assert a.final_accuracy == b.final_accuracy
+
+
+@pytest.mark.parametrize("dt", list(ALL_DATATYPES))
+@pytest.mark.parametrize("kind", ["write", "read"])
+def test_one_datatype_leaves_the_others_untouched(digits, dt, kind):
+    net = tiny_net()
+    batches = _batches(digits, n=2)
+    _, (clean_out, clean_grads) = _run(net, batches)
+    inj = Injector(ErrorPolicy.uniform([dt], 0.02, kind=kind), seed=1)
+    model, (out, grads) = _run(net, batches, inj)
+    for other in ALL_DATATYPES:
+        s = inj.stats[other]
+        if other != dt:
+            assert (s.words_written, s.words_read, s.flips) == (0, 0, 0), other
+    hit = inj.stats[dt]
+    if kind == "write" and dt is not DataType.WEIGHT or kind == "read":
+        assert hit.flips > 0
+    # what the first step's forward computes depends only on weights (read errors) -- not on saved activations,
+    # errors, gradients or optimizer state
+    if dt is not DataType.WEIGHT or kind == "write":
+        assert torch.equal(out, clean_out)
+    # the first step's weight gradients are clean unless activations or errors were corrupted (or weights read)
+    if dt in (DataType.WEIGHT_GRADIENT, DataType.OPTIMIZER_STATE) or (dt is DataType.WEIGHT and kind == "write"):
+        assert all(torch.equal(grads[n], clean_grads[n]) for n in grads)
+
+
+def test_activation_hook_never_touches_parameters(digits):
+    net = tiny_net()
+    model = build_model(net, 0)
+    before = [p.detach().clone() for p in model.parameters()]
+    inj = Injector(ErrorPolicy.uniform([DataType.ACTIVATION], 0.2), seed=0).attach(model)
+    xb, yb = digits.x_train[:16], digits.y_train[:16]
+    with inj.forward():
+        out = model(xb)
+    torch.nn.functional.cross_entropy(out, yb).backward()
+    assert all(torch.equal(a, p) for a, p in zip(before, model.parameters()))
+    assert inj.stats[DataType.ACTIVATION].write_flips > 0
+
+
+def test_weight_write_errors_persist_and_are_directional(digits):
+    """A directional weight write error leaves the weight between its old and new bit pattern: every flipped bit
+    of the stored word equals the old word's bit."""
+    net = tiny_net(residual=False)
+    model = build_model(net, 0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    inj = Injector(ErrorPolicy.uniform([DataType.WEIGHT], 0.3), seed=0).attach(model)
+    old = [p.detach().clone() for p in model.parameters()]
+    xb, yb = digits.x_train[:32], digits.y_train[:32]
+    torch.nn.functional.cross_entropy(model(xb), yb).backward()
+    clean_new = [(p - 0.5 * p.grad).detach() for p in model.parameters()]
+    inj.step(opt)
+    for o, n, p in zip(old, clean_new, model.parameters()):
+        ow, nw, sw = (t.reshape(-1).view(torch.int32).to(torch.int64) & 0xFFFFFFFF for t in (o, n, p.detach()))
+        fail = sw ^ nw
+        assert int((fail & ~(ow ^ nw)).ne(0).sum()) == 0
+        assert torch.equal(sw & fail, ow & fail)
+    assert inj.stats[DataType.WEIGHT].write_flips > 0
+
+
+def test_masks_deterministic_and_independent_per_datatype(digits):
+    net = tiny_net()
+    batches = _batches(digits, n=2)
+    both = ErrorPolicy.uniform([DataType.WEIGHT, DataType.ERROR], 1e-3)
+    a = Injector(both, seed=4)
+    _run(net, batches, a)
+    b = Injector(both, seed=4)
+    _run(net, batches, b)
+    assert a.summary() == b.summary()
+    # each data type draws from its own generator: adding optimizer-state errors does not change the weight
+    # errors of the first step (the state is written after that step's weight update)
+    only_w = Injector(ErrorPolicy.uniform([DataType.WEIGHT], 1e-2), seed=4)
+    m1, _ = _run(net, batches[:1], only_w)
+    w_and_s = Injector(ErrorPolicy.uniform([DataType.WEIGHT, DataType.OPTIMIZER_STATE], 1e-2), seed=4)
+    m2, _ = _run(net, batches[:1], w_and_s)
+    assert w_and_s.stats[DataType.OPTIMIZER_STATE].write_flips > 0 and only_w.stats[DataType.WEIGHT].write_flips > 0
+    assert _same_params(m1, m2)

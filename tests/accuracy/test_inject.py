@@ -1,0 +1,145 @@
+"""The injection mechanism: flip statistics, directional semantics, formats, determinism."""
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from archsim.accuracy.formats import FORMATS, codec
+from archsim.accuracy.inject import (DENSE_FRACTION, FlipSet, popcount, sample_bits, sample_every_bit,
+                                     flip_every_bit, write_directional)
+
+
+def _within(k: int, n: int, p: float, z: float = 5.0) -> bool:
+    """k successes of n Bernoulli(p) trials lie within z standard deviations (plus one count) of n p."""
+    mu = n * p
+    return abs(k - mu) <= z * math.sqrt(max(n * p * (1 - p), 1e-12)) + 1
+
+
+def test_popcount_matches_python():
+    w = torch.randint(0, 1 << 32, (4000,), generator=torch.Generator().manual_seed(3), dtype=torch.int64)
+    assert popcount(w).tolist() == [bin(int(v)).count("1") for v in w]
+
+
+@settings(max_examples=25, deadline=None)
+@given(log_p=st.floats(-4.0, math.log10(0.3)), fmt=st.sampled_from(FORMATS), seed=st.integers(0, 2**31))
+def test_every_bit_rate_matches(log_p, fmt, seed):
+    p = 10 ** log_p
+    c = codec(fmt)
+    n = max(2000, int(100 / (p * c.bits)))  # at least ~100 expected flips
+    n = min(n, 400_000)
+    x = torch.randn(n, generator=torch.Generator().manual_seed(seed))
+    y, fs = flip_every_bit(x, p, c, torch.Generator().manual_seed(seed + 1))
+    assert _within(fs.n_bits, n * c.bits, p)
+    # the tensor changed in exactly the flipped words, and the stored bits differ by the mask there
+    changed = torch.nonzero(~((y == x) | (torch.isnan(y) & torch.isnan(x)))).flatten()
+    assert set(changed.tolist()) <= set(fs.index.tolist())
+    if fmt in ("fp32", "int8"):  # every pattern of these formats decodes and re-encodes exactly
+        ctx = c.context(x)
+        diff = c.encode(y, ctx) ^ c.encode(x, ctx)
+        assert int(popcount(diff).sum()) == fs.n_bits
+        assert torch.equal(diff[fs.index], fs.mask)
+
+
+@settings(max_examples=20, deadline=None)
+@given(p01=st.floats(1e-3, 0.3), ratio=st.floats(0.05, 20.0), fmt=st.sampled_from(FORMATS),
+       seed=st.integers(0, 2**31))
+def test_directional_only_changed_bits_at_their_rate(p01, ratio, fmt, seed):
+    p10 = min(0.5, p01 * ratio)
+    c = codec(fmt, int8_scale=0.05)
+    g = torch.Generator().manual_seed(seed)
+    n = 30_000
+    old = torch.randn(n, generator=g)
+    new = old.clone()
+    sel = torch.rand(n, generator=g) < 0.5  # half the words change, half are rewritten with the same value
+    new[sel] = torch.randn(int(sel.sum()), generator=g)
+    stored, out = write_directional(old, new, p01, p10, c, torch.Generator().manual_seed(seed + 7))
+    ok = ~torch.isnan(stored)  # a NaN's payload does not survive float32 -> bf16/fp16 re-encoding; skip those
+    old, new, stored, sel = old[ok], new[ok], stored[ok], sel[ok]
+    ow, nw, sw = c.encode(old, 0.05), c.encode(new, 0.05), c.encode(stored, 0.05)
+    changed = ow ^ nw
+    up, down = changed & nw, changed & ow
+    fail = sw ^ nw
+    assert int((fail & ~changed).ne(0).sum()) == 0, "a bit that did not change was disturbed"
+    assert torch.equal(stored[~sel], new[~sel]), "an unchanged word was disturbed"
+    f_up, f_down = int(popcount(fail & up).sum()), int(popcount(fail & down).sum())
+    if bool(ok.all()):
+        assert (f_up, f_down) == (out.flips_0to1, out.flips_1to0)
+    n_up, n_down = int(popcount(up).sum()), int(popcount(down).sum())
+    assert _within(f_up, n_up, p01) and _within(f_down, n_down, p10)
+    # failed bits keep the old value: a failed 0->1 reads 0, a failed 1->0 reads 1
+    assert int(((sw & fail & up)).ne(0).sum()) == 0
+    assert torch.equal(sw & fail & down, fail & down)
+
+
+def test_zero_and_one_rates():
+    c = codec("fp32")
+    x = torch.randn(1000)
+    y, fs = flip_every_bit(x, 0.0, c, torch.Generator().manual_seed(0))
+    assert y is x and fs.n_words == 0
+    y, fs = flip_every_bit(x, 1.0, c, torch.Generator().manual_seed(0))
+    assert fs.n_bits == 32_000 and torch.equal(c.encode(y), (~c.encode(x)) & 0xFFFFFFFF)
+    old, new = torch.zeros(100), torch.ones(100)
+    y, out = write_directional(old, new, 1.0, 0.0, c, torch.Generator().manual_seed(0))
+    assert torch.equal(y, old)  # every 0->1 switch failed
+    y, out = write_directional(old, new, 0.0, 1.0, c, torch.Generator().manual_seed(0))
+    assert torch.equal(y, new)  # 1.0 has no 1->0 switch from 0.0
+
+
+def test_sparse_and_dense_paths_agree_statistically():
+    g = torch.Generator().manual_seed(5)
+    total = 2_000_000
+    for p in (DENSE_FRACTION * 0.9, DENSE_FRACTION * 1.1):
+        pos = sample_bits(total, p, g)
+        assert pos.unique().numel() == pos.numel() and int(pos.min()) >= 0 and int(pos.max()) < total
+        assert _within(pos.numel(), total, p)
+        # positions are uniform: each half holds about half
+        assert _within(int((pos < total // 2).sum()), pos.numel(), 0.5)
+
+
+def test_bit_positions_uniform():
+    g = torch.Generator().manual_seed(9)
+    fs = sample_every_bit(200_000, 16, 1e-3, g)
+    per_bit = torch.stack([(fs.mask >> b) & 1 for b in range(16)]).sum(1)
+    total = int(per_bit.sum())
+    for k in per_bit.tolist():
+        assert _within(k, total, 1 / 16)
+
+
+def test_deterministic_for_a_seed():
+    c = codec("bf16")
+    x = torch.randn(50_000)
+    a = flip_every_bit(x, 1e-3, c, torch.Generator().manual_seed(42))[0]
+    b = flip_every_bit(x, 1e-3, c, torch.Generator().manual_seed(42))[0]
+    d = flip_every_bit(x, 1e-3, c, torch.Generator().manual_seed(43))[0]
+    assert torch.equal(a.view(torch.int32), b.view(torch.int32))
+    assert not torch.equal(a.view(torch.int32), d.view(torch.int32))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_codec_round_trip(fmt):
+    c = codec(fmt)
+    x = c.round_trip(torch.randn(1000) * 3)
+    ctx = c.context(x)
+    assert torch.allclose(c.decode(c.encode(x, ctx), ctx), x, rtol=0, atol=(1e-6 if fmt != "int8" else ctx / 2))
+    w = c.encode(x, ctx)
+    assert int(w.min()) >= 0 and int(w.max()) < (1 << c.bits)
+
+
+def test_known_bit_patterns():
+    assert codec("fp32").encode(torch.tensor([1.0])).item() == 0x3F800000
+    assert codec("bf16").encode(torch.tensor([-2.0])).item() == 0xC000
+    assert codec("fp16").encode(torch.tensor([1.0])).item() == 0x3C00
+    c = codec("int8", int8_scale=0.5)
+    assert c.encode(torch.tensor([-1.0]), 0.5).item() == 0xFE  # -2 in two's complement
+    # flipping the sign bit of fp32 1.0 gives -1.0; flipping int8's MSB of +1 gives -127
+    fs = FlipSet(torch.tensor([0]), torch.tensor([1 << 31]))
+    from archsim.accuracy.inject import apply_flips_
+    assert apply_flips_(torch.tensor([1.0]), fs, codec("fp32")).item() == -1.0
+    fs8 = FlipSet(torch.tensor([0]), torch.tensor([1 << 7]))
+    assert apply_flips_(torch.tensor([0.5]), fs8, c, 0.5).item() == -127 * 0.5
+
+
+def test_unknown_format_rejected():
+    with pytest.raises(ValueError, match="unknown number format"):
+        codec("fp8")
