@@ -17,7 +17,8 @@ def _write(tmp_path, body: str, header: str = HEADER, name: str = "t.csv"):
 
 
 def test_conv_rows_ceil_output_and_independent_inputs(tmp_path):
-    p = _write(tmp_path, "c1, 56, 56, 3, 3, 64, 128, 2,\nc2, 23, 17, 7, 1, 96, 64, 2, 2:4,\n\nfc, 1, 1, 1, 1, 512, 10, 1,\n")
+    p = _write(tmp_path, "c1, 56, 56, 3, 3, 64, 128, 2,\nc2, 23, 17, 7, 1, 96, 64, 2, 2:4,\n\n"
+                         "fc, 1, 1, 1, 1, 512, 10, 1,\n")
     net = load_scalesim_topology(p)
     assert net.name == "t"
     c1, c2, fc = net.gemm_layers()

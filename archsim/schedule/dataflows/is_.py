@@ -21,13 +21,13 @@ class InputStationary(Dataflow):
         return "K", "M"
 
     def fold_cycles(self, rows: int, cols: int, t: int) -> int:
-        # ifmap: R load rows... here the held operand is A: ifmap fold R + (R + C + T - 2) rows, unskewed
-        # (systolic_compute_is.py:224); filter: R + T + (C - 1), skewed by R - 1 (:289-292); ofmap:
-        # (2R - 1) + T, skewed by C - 1 (:337). All: 2R + C + T - 2.
+        # The held operand is A: its fold is R load rows + (R + C + T - 2) rows of gap, unskewed
+        # (systolic_compute_is.py:224); filter: R + T + (C - 1), skewed by R - 1 (:289, :292); ofmap:
+        # (2R - 1) + T, skewed by C - 1 (:337). All three: 2R + C + T - 2.
         return 2 * rows + cols + t - 2
 
     def util_window_cycles(self, rows: int, cols: int, t: int) -> int:
-        # 'Compute Util' uses the ifmap fold matrix: (2R + C + T - 2) rows + C cols - 1.
+        # 'Compute Util' uses the ifmap fold matrix: (2R + C + T - 2) rows + C cols - 1 (:266).
         return 2 * rows + 2 * cols + t - 3
 
     def sram_counts(self, M: int, N: int, K: int, rows: int, cols: int) -> SramCounts:

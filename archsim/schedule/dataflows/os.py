@@ -21,11 +21,12 @@ class OutputStationary(Dataflow):
 
     def fold_cycles(self, rows: int, cols: int, t: int) -> int:
         # T operand rows + (cols-1) / (rows-1) drain rows, then a skew of (rows-1) / (cols-1) rows
-        # (systolic_compute_os.py:264-281 ifmap, :316-333 filter, :366-400 ofmap): T + R + C - 2.
+        # (systolic_compute_os.py:264 ifmap, :316 filter; ofmap: T-1 prefix (:366) + R rows, skewed by C-1):
+        # T + R + C - 2.
         return t + rows + cols - 2
 
     def util_window_cycles(self, rows: int, cols: int, t: int) -> int:
-        # 'Compute Util' divides by the unskewed ofmap fold's rows + cols - 1 = (T - 1 + R) + C - 1.
+        # 'Compute Util' divides by the unskewed ofmap fold's rows + cols - 1 = (T - 1 + R) + C - 1 (:417).
         return t + rows + cols - 2
 
     def sram_counts(self, M: int, N: int, K: int, rows: int, cols: int) -> SramCounts:

@@ -22,12 +22,12 @@ class WeightStationary(Dataflow):
         return "K", "N"
 
     def fold_cycles(self, rows: int, cols: int, t: int) -> int:
-        # R weight-load rows + T + (C-1) drain, skewed by R-1 (systolic_compute_ws.py:242-245 and the skew);
+        # R weight-load rows + T + (C-1) drain, skewed by R-1 (systolic_compute_ws.py:242, :245, then skew_matrix);
         # filter: R + (R + C + T - 2) (:345); ofmap: (2R - 1) + T, skewed by C-1 (:434). All: 2R + C + T - 2.
         return 2 * rows + cols + t - 2
 
     def util_window_cycles(self, rows: int, cols: int, t: int) -> int:
-        # 'Compute Util' uses the filter fold matrix: (2R + C + T - 2) rows + C cols - 1.
+        # 'Compute Util' uses the filter fold matrix: (2R + C + T - 2) rows + C cols - 1 (:403).
         return 2 * rows + 2 * cols + t - 3
 
     def sram_counts(self, M: int, N: int, K: int, rows: int, cols: int) -> SramCounts:
