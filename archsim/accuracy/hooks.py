@@ -26,7 +26,8 @@ import torch
 from archsim.datatypes import ALL_DATATYPES, DataType
 
 from .formats import Codec, codec
-from .inject import Candidates, DirectionalOutcome, apply_flips_, flip_every_bit, resolve_directional
+from .inject import (_EMPTY, BitStream, Candidates, DirectionalOutcome, apply_flips_, flip_positions,
+                     resolve_directional)
 from .policy import DataTypeErrors, ErrorPolicy
 
 
@@ -64,6 +65,12 @@ class Injector:
         self.codecs: dict[DataType, Codec] = {dt: codec(m.format, m.int8_scale) for dt, m in self.models.items()}
         self.gens = {dt: torch.Generator().manual_seed(_seed(seed, i)) for i, dt in enumerate(ALL_DATATYPES)}
         self.stats: dict[DataType, FlipStats] = {dt: FlipStats() for dt in ALL_DATATYPES}
+        # one Bernoulli stream per data type and access kind, over all the bits that data type reads / writes
+        self.read_streams = {dt: BitStream(m.read_ber if m.reads else 0.0, self.gens[dt])
+                             for dt, m in self.models.items()}
+        self.write_streams = {dt: BitStream(0.0 if not m.writes else m.write_ber if m.write_model == "symmetric"
+                                            else max(m.write_ber_0to1, m.write_ber_1to0), self.gens[dt])
+                              for dt, m in self.models.items()}
         self._prev: dict[tuple[DataType, str], tuple[int, Candidates, torch.Tensor]] = {}
         self._model = None
         self._param_ids: set[int] = set()
@@ -106,9 +113,12 @@ class Injector:
         m = self.models[dt]
         if not m.reads:
             return x
+        c = self.codecs[dt]
         self.stats[dt].words_read += x.numel()
-        y, fs = flip_every_bit(x.detach() if not inplace else x, m.read_ber, self.codecs[dt], self.gens[dt],
-                               inplace=inplace)
+        pos = self.read_streams[dt].take(x.numel() * c.bits)
+        if pos.numel() == 0:
+            return x
+        y, fs = flip_positions(x if inplace else x.detach(), pos, c, inplace=inplace)
         self.stats[dt].read_flips += fs.n_bits
         return y
 
@@ -117,12 +127,19 @@ class Injector:
         prev = self._prev.get((dt, key))
         if prev is not None and prev[0] == n:
             return prev[1], prev[2]
-        cand = Candidates.draw(n, c.bits, m.write_ber_0to1, m.write_ber_1to0, g)
-        if self.policy.fresh_old_contents == "random" and len(cand):
+        cand = self._candidates(dt, n)
+        if not len(cand):
+            return cand, _EMPTY
+        if self.policy.fresh_old_contents == "random":
             old = torch.randint(0, 1 << c.bits, (len(cand),), generator=g, dtype=torch.int64)
         else:  # "zeros", and the first write of a "previous" buffer (buffers start cleared)
             old = torch.zeros(len(cand), dtype=torch.int64)
         return cand, old
+
+    def _candidates(self, dt: DataType, n_words: int) -> Candidates:
+        m, c = self.models[dt], self.codecs[dt]
+        return Candidates.at(self.write_streams[dt].take(n_words * c.bits), c.bits, m.write_ber_0to1,
+                             m.write_ber_1to0)
 
     def write(self, dt: DataType, key: str, new: torch.Tensor, inplace: bool = False) -> torch.Tensor:
         """What storage holds after a fresh write of ``new`` under ``key`` (a copy unless ``inplace``)."""
@@ -133,15 +150,15 @@ class Injector:
         c, g, st = self.codecs[dt], self.gens[dt], self.stats[dt]
         st.words_written += new.numel()
         if m.write_model == "symmetric":
-            y, fs = flip_every_bit(new if inplace else new.detach(), m.write_ber, c, g, inplace=inplace)
+            y, fs = flip_positions(new if inplace else new.detach(), self.write_streams[dt].take(new.numel() * c.bits),
+                                   c, inplace=inplace)
             st.write_flips += fs.n_bits
             return y
         cand, old = self._old_words(dt, key, new.numel())
         y = self._resolve(dt, cand, old, new, inplace)
         if self.policy.fresh_old_contents == "previous":  # draw the next write's candidates now, keep their words
-            nxt = Candidates.draw(y.numel(), c.bits, m.write_ber_0to1, m.write_ber_1to0, g)
-            words = c.encode(y.detach().reshape(-1)[nxt.word], c.context(y)) if len(nxt) else \
-                torch.empty(0, dtype=torch.int64)
+            nxt = self._candidates(dt, y.numel())
+            words = c.encode(y.detach().reshape(-1)[nxt.word], c.context(y)) if len(nxt) else _EMPTY
             self._prev[(dt, key)] = (y.numel(), nxt, words)
         return y
 
@@ -167,10 +184,9 @@ class Injector:
         if not m.writes:
             return None
         if m.write_model == "symmetric":
-            return Candidates(torch.empty(0, dtype=torch.int64), torch.empty(0, dtype=torch.int64), 0.0, 0.0)
-        cand = Candidates.draw(t.numel(), c.bits, m.write_ber_0to1, m.write_ber_1to0, self.gens[dt])
-        old = c.encode(t.detach().reshape(-1)[cand.word], c.context(t)) if len(cand) else \
-            torch.empty(0, dtype=torch.int64)
+            return Candidates(_EMPTY, _EMPTY, 0.0, 0.0)
+        cand = self._candidates(dt, t.numel())
+        old = c.encode(t.detach().reshape(-1)[cand.word], c.context(t)) if len(cand) else _EMPTY
         return cand, old
 
     def _after_inplace_write(self, dt: DataType, t: torch.Tensor, pre) -> None:
@@ -181,11 +197,15 @@ class Injector:
         if pre is None:
             return
         self.stats[dt].words_written += t.numel()
-        with torch.no_grad():
-            if m.write_model == "symmetric":
-                _, fs = flip_every_bit(t, m.write_ber, self.codecs[dt], self.gens[dt], inplace=True)
+        if m.write_model == "symmetric":
+            c = self.codecs[dt]
+            pos = self.write_streams[dt].take(t.numel() * c.bits)
+            if pos.numel():
+                with torch.no_grad():
+                    _, fs = flip_positions(t, pos, c, inplace=True)
                 self.stats[dt].write_flips += fs.n_bits
-            else:
+        elif len(pre[0]):
+            with torch.no_grad():
                 self._resolve(dt, pre[0], pre[1], t, inplace=True)
 
     # -- activations -----------------------------------------------------------------------------------------
@@ -230,14 +250,16 @@ class Injector:
         m = self.models[DataType.WEIGHT]
         if not m.reads or self._model is None or not self._model.training:
             return w
-        fs = None
-        y = w.clone()
+        c = self.codecs[DataType.WEIGHT]
+        self.stats[DataType.WEIGHT].words_read += w.numel()
+        pos = self.read_streams[DataType.WEIGHT].take(w.numel() * c.bits)
+        if pos.numel() == 0:
+            return w
+        y = w.clone()  # differentiable copy: gradients reach the stored weight, the compute sees the read errors
         with torch.no_grad():
-            self.stats[DataType.WEIGHT].words_read += w.numel()
-            _, fs = flip_every_bit(y, m.read_ber, self.codecs[DataType.WEIGHT], self.gens[DataType.WEIGHT],
-                                   inplace=True)
+            _, fs = flip_positions(y, pos, c, inplace=True)
         self.stats[DataType.WEIGHT].read_flips += fs.n_bits
-        return y if fs.n_words else w
+        return y
 
     def watch_error(self, name: str, y: torch.Tensor) -> None:
         if self.active(DataType.ERROR):
@@ -255,19 +277,17 @@ class Injector:
         params = [p for grp in optimizer.param_groups for p in grp["params"] if p.grad is not None]
         wg, st, wt = DataType.WEIGHT_GRADIENT, DataType.OPTIMIZER_STATE, DataType.WEIGHT
         if self.active(wg):
-            for i, p in enumerate(params):
-                with torch.no_grad():
-                    g = p.grad if p.grad.is_contiguous() else p.grad.contiguous()
-                    g = self.write(wg, names.get(id(p), f"p{i}"), g, inplace=True)
-                    p.grad = self.read(wg, g, inplace=True)
+            for i, p in enumerate(params):  # gradients do not require grad: no autograd bookkeeping here
+                g = p.grad if p.grad.is_contiguous() else p.grad.contiguous()
+                g = self.write(wg, names.get(id(p), f"p{i}"), g, inplace=True)
+                p.grad = self.read(wg, g, inplace=True)
         pre_state = []
         if self.active(st):
             for p in params:
                 for k, buf in sorted(optimizer.state.get(p, {}).items()):
                     if torch.is_tensor(buf) and buf.is_floating_point() and buf.dim() > 0:
                         pre = self._before_inplace_write(st, buf)
-                        with torch.no_grad():
-                            self.read(st, buf, inplace=True)
+                        self.read(st, buf, inplace=True)  # optimizer buffers do not require grad
                         pre_state.append((p, k, pre))
         pre_w = [(p, self._before_inplace_write(wt, p)) for p in params] if self.active(wt) else []
         had_state = {id(p) for p in params if optimizer.state.get(p)}

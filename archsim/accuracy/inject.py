@@ -22,6 +22,7 @@ elements). All randomness comes from a caller's CPU ``torch.Generator``, so mask
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -34,6 +35,7 @@ DENSE_FRACTION = 1.0 / 16.0
 DENSE_CHUNK = 1 << 22
 
 _I64 = torch.int64
+_EMPTY = torch.empty(0, dtype=_I64)
 
 
 def popcount(w: torch.Tensor) -> torch.Tensor:
@@ -67,6 +69,54 @@ def sample_bits(total: int, p: float, gen: torch.Generator) -> torch.Tensor:
     return r
 
 
+class BitStream:
+    """A Bernoulli(p) process over the bits of every tensor a data type stores, consumed tensor by tensor.
+
+    Geometric skipping: the gap to the next failing bit is drawn as ``floor(log U / log(1 - p))``; a tensor whose
+    ``n`` bits all lie before the next failing bit costs one subtraction and no torch call. Where flips do fall in
+    the tensor, further gaps are drawn in vectorised batches. Across tensors this is one Bernoulli process, so each
+    bit fails independently with probability ``p``. Above ``DENSE_FRACTION`` every tensor draws a dense Bernoulli
+    vector instead (:func:`sample_bits`).
+    """
+
+    def __init__(self, p: float, gen: torch.Generator):
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"bit error rate must be in [0, 1], got {p}")
+        self.p = float(p)
+        self.gen = gen
+        self.dense = self.p > DENSE_FRACTION
+        self._log_q = math.log1p(-self.p) if 0.0 < self.p < 1.0 else 0.0
+        self._next = self._gap() if 0.0 < self.p <= DENSE_FRACTION else 0
+
+    def _gaps(self, k: int) -> torch.Tensor:
+        u = torch.rand(k, generator=self.gen, dtype=torch.float64).clamp_min_(1e-300)
+        return torch.floor(torch.log(u) / self._log_q).to(_I64)
+
+    def _gap(self) -> int:
+        return int(self._gaps(1).item())
+
+    def take(self, n: int) -> torch.Tensor:
+        """Sorted positions in ``[0, n)`` of the failing bits among the next ``n`` bits of the stream."""
+        if n <= 0 or self.p <= 0.0:
+            return _EMPTY
+        if self.dense or self.p >= 1.0:
+            return sample_bits(n, self.p, self.gen)
+        if self._next >= n:  # the fast path: no flip in this tensor
+            self._next -= n
+            return _EMPTY
+        found = [torch.tensor([self._next], dtype=_I64)]
+        last = self._next
+        while True:
+            k = int((n - last) * self.p * 1.25) + 16
+            pos = last + torch.cumsum(self._gaps(k) + 1, 0)
+            inside = pos[pos < n]
+            found.append(inside)
+            if inside.numel() < k:  # the first position past the tensor starts the next tensor's count
+                self._next = int(pos[inside.numel()]) - n
+                return torch.cat(found)
+            last = int(pos[-1])
+
+
 @dataclass
 class FlipSet:
     """Failing bits of one tensor: flat word indices (unique, ascending) and each word's XOR mask (unsigned)."""
@@ -84,7 +134,7 @@ class FlipSet:
 
     @staticmethod
     def empty() -> "FlipSet":
-        return FlipSet(torch.empty(0, dtype=_I64), torch.empty(0, dtype=_I64))
+        return FlipSet(_EMPTY, _EMPTY)
 
     @staticmethod
     def from_bits(word: torch.Tensor, bit: torch.Tensor) -> "FlipSet":
@@ -102,6 +152,17 @@ def sample_every_bit(n_words: int, bits: int, p: float, gen: torch.Generator) ->
     return FlipSet.from_bits(pos // bits, pos % bits)
 
 
+def flip_positions(x: torch.Tensor, pos: torch.Tensor, codec: Codec, inplace: bool = False
+                   ) -> tuple[torch.Tensor, FlipSet]:
+    """``x`` with the stored bits at flat bit positions ``pos`` (``word * bits + bit``) flipped; ``x`` itself when
+    ``pos`` is empty."""
+    if pos.numel() == 0:
+        return x, FlipSet.empty()
+    fs = FlipSet.from_bits(pos // codec.bits, pos % codec.bits)
+    y = x if inplace else x.detach().clone(memory_format=torch.contiguous_format)
+    return apply_flips_(y, fs, codec, codec.context(x)), fs
+
+
 @dataclass
 class Candidates:
     """Bit positions that may fail in a directional write, drawn before the write at ``p_max``."""
@@ -117,7 +178,12 @@ class Candidates:
 
     @staticmethod
     def draw(n_words: int, bits: int, p01: float, p10: float, gen: torch.Generator) -> "Candidates":
-        pos = sample_bits(n_words * bits, max(p01, p10), gen)
+        return Candidates.at(sample_bits(n_words * bits, max(p01, p10), gen), bits, p01, p10)
+
+    @staticmethod
+    def at(pos: torch.Tensor, bits: int, p01: float, p10: float) -> "Candidates":
+        if pos.numel() == 0:
+            return Candidates(_EMPTY, _EMPTY, p01, p10)
         return Candidates(pos // bits, pos % bits, p01, p10)
 
     def __len__(self) -> int:
