@@ -44,12 +44,10 @@ def overrides_from_args(args) -> dict:
 
 
 def run(args) -> int:
-    from rich.console import Console
-
     from archsim.config import load_config
     from archsim.config.scenarios import apply_memory
     from archsim.report.files import write_csv, write_json
-    from archsim.report.tables import print_report
+    from archsim.report.tables import make_console, print_report
     from archsim.sim import parse_passes, simulate
     from archsim.workload import registry
 
@@ -67,7 +65,7 @@ def run(args) -> int:
     rep = simulate(net, cfg, passes)
     wall = time.perf_counter() - t0
     rep.totals["wall_seconds"] = wall
-    console = Console(stderr=False)
+    console = make_console()
     if not args.quiet:
         print_report(rep, console, per_layer=not args.no_layers)
         console.print(f"[dim]simulated in {wall:.2f} s ({rep.totals['sim_events']} events)[/dim]")

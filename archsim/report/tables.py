@@ -16,25 +16,30 @@ def _si(x: float, unit: str = "") -> str:
     return f"{x:.0f}{unit}" if abs(x) >= 1 or x == 0 else f"{x:.3g}{unit}"
 
 
+def _uj(pj: float) -> str:
+    uj = pj * 1e-6
+    return f"{uj:.0f}" if uj >= 100 else f"{uj:.2f}" if uj >= 0.01 else ("0" if uj == 0 else f"{uj:.1e}")
+
+
 def step_table(report, title: str | None = None) -> Table:
-    t = Table(title=title or f"{report.network}: one training step, per layer and pass", show_lines=False,
-              header_style="bold", expand=False)
-    cols = ["layer", "pass", "M/N/K", "MACs", "compute cyc", "stall cyc", "util %"]
-    cols += [f"rd {dt.short}" for dt in DataType] + [f"wr {dt.short}" for dt in DataType]
-    cols += ["DRAM rd B", "DRAM wr B"] + [f"E {k}" for k in ENERGY_COMPONENTS] + ["E total"]
+    """Per layer and pass. SRAM columns are word accesses per data type, act/wgt/err/wgrad/opt."""
+    t = Table(title=title or f"{report.network}: one training step, per layer and pass "
+              "(SRAM words: act/wgt/err/wgrad/opt)", header_style="bold", expand=False)
+    cols = ["layer", "pass", "M/N/K", "MACs", "compute cyc", "stall cyc", "util %", "SRAM reads", "SRAM writes",
+            "DRAM rd", "DRAM wr", "E compute uJ", "E SRAM uJ", "E leak uJ", "E DRAM uJ", "E total uJ"]
     for c in cols:
         t.add_column(c, justify="left" if c in ("layer", "pass", "M/N/K") else "right", no_wrap=True)
     for r in report.records:
         mnk = f"{r['M']}/{r['N']}/{r['K']}" + (f"x{r['groups']}" if (r["groups"] or 1) > 1 else "") \
             if r["M"] is not None else r["kind"]
-        row = [r["layer"], r["pass"], mnk, _si(r["macs"]), _si(r["compute_cycles"]), _si(r["stall_cycles"]),
-               f"{100 * r['utilization']:.1f}" if r["unit"] == "array" else "-"]
-        row += [_si(r["sram_reads"][dt.value]) for dt in DataType]
-        row += [_si(r["sram_writes"][dt.value]) for dt in DataType]
-        row += [_si(r["dram_read_bytes"]), _si(r["dram_write_bytes"])]
-        row += [_si(r["energy_pj"][k] * 1e-12, "J") for k in ENERGY_COMPONENTS] + [
-            _si(r["energy_pj"]["total"] * 1e-12, "J")]
-        t.add_row(*row)
+        e = r["energy_pj"]
+        t.add_row(r["layer"], r["pass"], mnk, _si(r["macs"]), _si(r["compute_cycles"]), _si(r["stall_cycles"]),
+                  f"{100 * r['utilization']:.1f}" if r["unit"] == "array" else "-",
+                  "/".join(_si(r["sram_reads"][dt.value]) for dt in DataType),
+                  "/".join(_si(r["sram_writes"][dt.value]) for dt in DataType),
+                  _si(r["dram_read_bytes"], "B"), _si(r["dram_write_bytes"], "B"),
+                  *(_uj(x) for x in (e["compute"], e["sram_read"] + e["sram_write"] + e["write_buffer"],
+                                     e["leakage"], e["dram"], e["total"])))
     return t
 
 
@@ -54,8 +59,14 @@ def totals_panel(report) -> Panel:
     return Panel("\n".join(lines), title=f"totals: {report.network}", expand=False)
 
 
+def make_console() -> Console:
+    """A console for reports: as wide as the terminal, or 260 columns when writing to a file or pipe."""
+    c = Console()
+    return c if c.is_terminal else Console(width=260)
+
+
 def print_report(report, console: Console | None = None, per_layer: bool = True) -> None:
-    console = console or Console()
+    console = console or make_console()
     if per_layer:
         console.print(step_table(report))
     console.print(totals_panel(report))
