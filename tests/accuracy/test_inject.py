@@ -143,3 +143,25 @@ def test_known_bit_patterns():
 def test_unknown_format_rejected():
     with pytest.raises(ValueError, match="unknown number format"):
         codec("fp8")
+
+
+@settings(max_examples=15, deadline=None)
+@given(log_p=st.floats(-5.0, math.log10(0.2)), sizes=st.lists(st.integers(1, 50_000), min_size=1, max_size=40),
+       seed=st.integers(0, 2**31))
+def test_bit_stream_rate_across_tensors(log_p, sizes, seed):
+    """Geometric skipping over a sequence of tensors of any sizes flips each bit with probability p."""
+    from archsim.accuracy.inject import BitStream
+
+    p = 10 ** log_p
+    s = BitStream(p, torch.Generator().manual_seed(seed))
+    reps = max(1, int(200 / (p * sum(sizes))))  # enough bits for ~200 expected flips
+    reps = min(reps, 2000)
+    k = n = 0
+    for _ in range(reps):
+        for size in sizes:
+            pos = s.take(size)
+            assert pos.numel() == pos.unique().numel() and (pos.numel() == 0 or (0 <= int(pos.min())
+                                                                                  and int(pos.max()) < size))
+            k += pos.numel()
+            n += size
+    assert _within(k, n, p)
