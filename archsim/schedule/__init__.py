@@ -1,0 +1,1 @@
+"""Scheduling: dataflow fold models, tensor residency, tiling of a training step."""
