@@ -36,6 +36,8 @@ DENSE_CHUNK = 1 << 22
 
 _I64 = torch.int64
 _EMPTY = torch.empty(0, dtype=_I64)
+#: below this many expected flips / candidates, scalar Python beats a chain of tiny torch calls
+SMALL = 64
 
 
 def popcount(w: torch.Tensor) -> torch.Tensor:
@@ -86,14 +88,20 @@ class BitStream:
         self.gen = gen
         self.dense = self.p > DENSE_FRACTION
         self._log_q = math.log1p(-self.p) if 0.0 < self.p < 1.0 else 0.0
+        self._u: list[float] = []
         self._next = self._gap() if 0.0 < self.p <= DENSE_FRACTION else 0
+
+    def _uniform(self) -> float:
+        if not self._u:  # uniforms come from the generator in blocks, consumed in order (deterministic)
+            self._u = torch.rand(SMALL, generator=self.gen, dtype=torch.float64).tolist()[::-1]
+        return max(self._u.pop(), 1e-300)
 
     def _gaps(self, k: int) -> torch.Tensor:
         u = torch.rand(k, generator=self.gen, dtype=torch.float64).clamp_min_(1e-300)
         return torch.floor(torch.log(u) / self._log_q).to(_I64)
 
     def _gap(self) -> int:
-        return int(self._gaps(1).item())
+        return int(math.floor(math.log(self._uniform()) / self._log_q))
 
     def take(self, n: int) -> torch.Tensor:
         """Sorted positions in ``[0, n)`` of the failing bits among the next ``n`` bits of the stream."""
@@ -104,6 +112,14 @@ class BitStream:
         if self._next >= n:  # the fast path: no flip in this tensor
             self._next -= n
             return _EMPTY
+        if n * self.p < SMALL:  # few flips expected: scalar gaps (no per-call torch overhead)
+            out = [self._next]
+            while True:
+                nxt = out[-1] + 1 + self._gap()
+                if nxt >= n:
+                    self._next = nxt - n
+                    return torch.tensor(out, dtype=_I64)
+                out.append(nxt)
         found = [torch.tensor([self._next], dtype=_I64)]
         last = self._next
         while True:
@@ -130,7 +146,9 @@ class FlipSet:
 
     @property
     def n_bits(self) -> int:
-        return int(popcount(self.mask).sum()) if self.mask.numel() else 0
+        if self.mask.numel() <= SMALL:
+            return sum(bin(m).count("1") for m in self.mask.tolist())
+        return int(popcount(self.mask).sum())
 
     @staticmethod
     def empty() -> "FlipSet":
@@ -141,6 +159,12 @@ class FlipSet:
         """Group distinct (word, bit) pairs into one mask per word."""
         if word.numel() == 0:
             return FlipSet.empty()
+        if word.numel() <= SMALL:
+            masks: dict[int, int] = {}
+            for w, b in zip(word.tolist(), bit.tolist()):
+                masks[w] = masks.get(w, 0) | (1 << b)
+            ws = sorted(masks)
+            return FlipSet(torch.tensor(ws, dtype=_I64), torch.tensor([masks[w] for w in ws], dtype=_I64))
         idx, inv = torch.unique(word, return_inverse=True)
         mask = torch.zeros(idx.numel(), dtype=_I64).index_add_(0, inv, torch.ones_like(bit) << bit)
         return FlipSet(idx, mask)
@@ -205,11 +229,31 @@ def resolve_directional(cand: Candidates, old_words: torch.Tensor, new_words: to
     """
     if len(cand) == 0:
         return DirectionalOutcome(FlipSet.empty(), 0, 0)
+    pm = cand.p_max
+    if len(cand) <= SMALL:  # scalar path, same distribution
+        a01, a10 = cand.p01 / pm, cand.p10 / pm
+        us = torch.rand(len(cand), generator=gen, dtype=torch.float64).tolist() if a01 < 1.0 or a10 < 1.0 else None
+        masks: dict[int, int] = {}
+        n01 = n10 = 0
+        for i, (w, b, o, n) in enumerate(zip(cand.word.tolist(), cand.bit.tolist(), old_words.tolist(),
+                                             new_words.tolist())):
+            ob, nb = (o >> b) & 1, (n >> b) & 1
+            if ob == nb:
+                continue
+            if us is not None and us[i] >= (a01 if nb else a10):
+                continue
+            masks[w] = masks.get(w, 0) | (1 << b)
+            n01 += nb
+            n10 += 1 - nb
+        if not masks:
+            return DirectionalOutcome(FlipSet.empty(), 0, 0)
+        ws = sorted(masks)
+        return DirectionalOutcome(FlipSet(torch.tensor(ws, dtype=_I64), torch.tensor([masks[w] for w in ws],
+                                                                                      dtype=_I64)), n01, n10)
     ob = (old_words >> cand.bit) & 1
     nb = (new_words >> cand.bit) & 1
     up = (ob == 0) & (nb == 1)
     down = (ob == 1) & (nb == 0)
-    pm = cand.p_max
     u = torch.rand(len(cand), generator=gen, dtype=torch.float64)
     keep_up = up & (u < cand.p01 / pm)
     keep_down = down & (u < cand.p10 / pm)

@@ -165,3 +165,25 @@ def test_bit_stream_rate_across_tensors(log_p, sizes, seed):
             k += pos.numel()
             n += size
     assert _within(k, n, p)
+
+
+def test_directional_small_writes_scalar_path():
+    """Writes with few candidate bits take the scalar path; per-direction rates still hold over many writes."""
+    from archsim.accuracy.inject import SMALL
+
+    c = codec("fp32")
+    g = torch.Generator().manual_seed(11)
+    p01, p10 = 0.04, 0.01
+    fu = fd = nu = nd = 0
+    for i in range(400):
+        old, new = torch.randn(8, generator=g), torch.randn(8, generator=g)
+        stored, out = write_directional(old, new, p01, p10, c, g)
+        ow, nw, sw = c.encode(old), c.encode(new), c.encode(stored)
+        ch = ow ^ nw
+        assert int((sw ^ nw).bitwise_and(~ch).ne(0).sum()) == 0
+        fu += out.flips_0to1
+        fd += out.flips_1to0
+        nu += int(popcount(ch & nw).sum())
+        nd += int(popcount(ch & ow).sum())
+    assert 8 * 32 * p01 < SMALL  # these writes used the scalar path
+    assert _within(fu, nu, p01) and _within(fd, nd, p10)
