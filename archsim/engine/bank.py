@@ -42,12 +42,16 @@ class BankGroup:
         with self.port.request() as req:
             yield req
             start = self.env.now
-            self.in_service += 1
-            self.max_in_service = max(self.max_in_service, self.in_service)
-            dur = self.duration(kind, n_words)
-            yield self.env.timeout(dur)
-            self.in_service -= 1
-        self.busy_cycles += dur
+            yield from self.serve(kind, n_words)
         self.wait_cycles += start - arrive
-        self.words[kind] += n_words
         return (start, self.env.now)
+
+    def serve(self, kind: str, n_words: float):
+        """Process generator: serve a burst on a port the caller already holds, keeping the statistics."""
+        self.in_service += 1
+        self.max_in_service = max(self.max_in_service, self.in_service)
+        dur = self.duration(kind, n_words)
+        yield self.env.timeout(dur)
+        self.in_service -= 1
+        self.busy_cycles += dur
+        self.words[kind] += n_words

@@ -237,9 +237,9 @@ class Engine:
         ns_per_cycle = 1.0 / self.f
         for n, r in enumerate(self.results):
             op = r.plan.op
-            elapsed = r.elapsed + (total - self.results[-1].end if n == len(self.results) - 1 else 0.0)
-            if n + 1 < len(self.results):  # time between this op's end and the next op's start belongs here
-                elapsed = self.results[n + 1].start - r.start
+            # an op leaks from its start to the next op's start (the last one to the end of the step)
+            next_start = self.results[n + 1].start if n + 1 < len(self.results) else total
+            elapsed = next_start - r.start
             e = {k: 0.0 for k in ENERGY_COMPONENTS}
             e["compute"] = op.macs * e_mac + op.vector_ops * e_vec
             for dt in DataType:

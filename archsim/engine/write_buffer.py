@@ -87,12 +87,7 @@ class WriteBuffer:
                     else:
                         keep.append((threshold, ev, asked))
                 self._pending = keep
-                self.banks.in_service += 1
-                self.banks.max_in_service = max(self.banks.max_in_service, self.banks.in_service)
-                yield self.env.timeout(dur)
-                self.banks.in_service -= 1
-                self.banks.busy_cycles += dur
-                self.banks.words["write"] += n
+                yield from self.banks.serve("write", n)
             self.drained += n
             self._cur = None
             if self.sink is not None:
