@@ -39,3 +39,7 @@ def build(input_size: int = 224, num_classes: int = 1000, in_channels: int = 3, 
 
 register("alexnet", build, "AlexNet, ImageNet 224x224")
 register("alexnet-cifar", build, "AlexNet, CIFAR 32x32 (3x3 stem, 2x2 pools)", input_size=32, num_classes=10)
+
+# Small variant for the accuracy harness: 1/8 width on the 8x8 digits (the CIFAR-style 3x3 stem and 2x2 pools).
+register("alexnet-mini", build, "AlexNet at 1/8 width, 8x8 grayscale, 10 classes (accuracy harness)",
+         input_size=8, in_channels=1, num_classes=10, width=0.125)

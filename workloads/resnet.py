@@ -63,3 +63,5 @@ register("resnet50-cifar", build, "ResNet50, CIFAR 32x32 (3x3 stem, no max-pool)
 # Small variants for the accuracy harness (train in seconds on a CPU on the embedded 8x8 digits): 1/8 width.
 register("resnet18-mini", build, "ResNet18 at 1/8 width, 8x8 grayscale, 10 classes (accuracy harness)", depth=18,
          input_size=8, in_channels=1, num_classes=10, width=0.125)
+register("resnet50-mini", build, "ResNet50 at 1/8 width, 8x8 grayscale, 10 classes (accuracy harness)", depth=50,
+         input_size=8, in_channels=1, num_classes=10, width=0.125)

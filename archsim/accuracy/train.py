@@ -14,6 +14,7 @@ from archsim.workload.graph import GraphError, Network
 
 from .data import Dataset
 from .hooks import Injector
+from .initialization import Init, initialize_
 from .models import GraphModule, build_model
 from .policy import ErrorPolicy
 
@@ -34,6 +35,8 @@ class TrainSettings(BaseModel):
     eval_batch_size: int = Field(512, ge=1, le=65_536)
     schedule: Literal["cosine", "constant"] = Field(
         "cosine", description="learning rate per step: cosine decay to 0 (Loshchilov & Hutter, ICLR 2017) or fixed")
+    init: Init = Field("pytorch", description="weight initialiser: the layers' defaults or Kaiming (He et al. 2015); "
+                       "see archsim.accuracy.initialization")
 
 
 @dataclass
@@ -133,7 +136,7 @@ def train(net: Network, data: Dataset, settings: TrainSettings, policy: ErrorPol
     total = steps_per_epoch * settings.epochs
     history: list[EpochRecord] = []
     with _threads(settings.threads), torch.random.fork_rng(devices=[]):
-        model = build_model(net, seed)
+        model = initialize_(build_model(net, seed), settings.init, seed)
         torch.manual_seed(seed + 1)  # dropout
         opt = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum,
                               weight_decay=settings.weight_decay)

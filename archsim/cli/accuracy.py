@@ -48,6 +48,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--momentum", type=float, default=0.9)
     g.add_argument("--weight-decay", type=float, default=0.0)
     g.add_argument("--schedule", choices=("cosine", "constant"), default="cosine")
+    g.add_argument("--init", choices=("pytorch", "kaiming"), default="pytorch",
+                   help="weight initialiser (kaiming lets plain ReLU stacks such as vgg16-mini and alexnet-mini train)")
     g.add_argument("--threads", type=int, default=1, help="torch threads (1 gives the same numbers everywhere)")
     g.add_argument("--seed", type=int, default=0, help="seed of the train action")
     g = p.add_argument_group("sweep")
@@ -69,7 +71,7 @@ def _settings(args):
 
     return TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
                          weight_decay=args.weight_decay, threads=args.threads, train_samples=args.train_samples,
-                         schedule=args.schedule)
+                         schedule=args.schedule, init=args.init)
 
 
 def _data(args):
