@@ -19,16 +19,20 @@ A tensor saved by several ops (a ReLU output that the next conv saves too) is st
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 
 from archsim.datatypes import ALL_DATATYPES, DataType
 
 from .formats import Codec, codec
-from .inject import (_EMPTY, BitStream, Candidates, DirectionalOutcome, apply_flips_, flip_positions,
-                     resolve_directional)
+from .inject import NO_BITS, BitStream, directional_keep, flip_bits_, split_ranges, uniforms, words_at
 from .policy import DataTypeErrors, ErrorPolicy
+
+_ACT, _WGT, _ERR = DataType.ACTIVATION, DataType.WEIGHT, DataType.ERROR
+_WG, _OPT = DataType.WEIGHT_GRADIENT, DataType.OPTIMIZER_STATE
 
 
 @dataclass
@@ -54,9 +58,38 @@ def _seed(seed: int, i: int) -> int:
     return (int(seed) * 1_000_003 + 7_919 * (i + 1)) % (1 << 62)
 
 
+def _same(x):
+    return x
+
+
+class _Ranges:
+    """Several tensors of one data type as one concatenated range of stored bits (the optimizer step's weights,
+    gradients or state buffers): one draw from the data type's :class:`BitStream` covers all of them, and only the
+    tensors in which a position falls are visited. The stream is one Bernoulli process, so every bit still fails
+    independently at its rate; only the Python work per tensor goes."""
+
+    def __init__(self, tensors: list[torch.Tensor], bits: int):
+        self.tensors = tensors
+        self.numels = tuple(t.numel() for t in tensors)
+        self.words = sum(self.numels)
+        self.bits = self.words * bits
+        self.starts = np.cumsum((0,) + self.numels[:-1], dtype=np.int64) * bits if tensors else NO_BITS
+
+    def split(self, pos: np.ndarray):
+        """``(tensor index, slice of pos, positions local to that tensor)`` per tensor that ``pos`` touches."""
+        for i, lo, hi in split_ranges(pos, self.starts):
+            yield i, slice(lo, hi), pos[lo:hi] - self.starts[i]
+
+
 class Injector:
     """Binds an :class:`ErrorPolicy` to a model and an optimizer for training, with one seeded CPU generator per
-    data type (switching one data type on or off does not change the masks of another)."""
+    data type (switching one data type on or off does not change the masks of another).
+
+    Every hook starts with the cheapest test that can end it: a data type without reads or writes has no stream
+    (``None``), and a tensor whose bits hold no failing position costs one subtraction in its stream. Only an
+    *event* -- a tensor in which some bit fails -- encodes words (numpy, see :mod:`archsim.accuracy.inject`) and,
+    for a fresh write or a read, copies the tensor.
+    """
 
     def __init__(self, policy: ErrorPolicy, seed: int = 0):
         self.policy = policy
@@ -65,24 +98,31 @@ class Injector:
         self.codecs: dict[DataType, Codec] = {dt: codec(m.format, m.int8_scale) for dt, m in self.models.items()}
         self.gens = {dt: torch.Generator().manual_seed(_seed(seed, i)) for i, dt in enumerate(ALL_DATATYPES)}
         self.stats: dict[DataType, FlipStats] = {dt: FlipStats() for dt in ALL_DATATYPES}
-        # one Bernoulli stream per data type and access kind, over all the bits that data type reads / writes
-        self.read_streams = {dt: BitStream(m.read_ber if m.reads else 0.0, self.gens[dt])
-                             for dt, m in self.models.items()}
-        self.write_streams = {dt: BitStream(0.0 if not m.writes else m.write_ber if m.write_model == "symmetric"
-                                            else max(m.write_ber_0to1, m.write_ber_1to0), self.gens[dt])
-                              for dt, m in self.models.items()}
-        self._prev: dict[tuple[DataType, str], tuple[int, Candidates, torch.Tensor]] = {}
+        # one Bernoulli stream per data type and access kind, over all the bits that data type reads / writes;
+        # None where that access has no errors
+        self._rs = {dt: BitStream(m.read_ber, self.gens[dt]) if m.reads else None for dt, m in self.models.items()}
+        self._ws = {dt: BitStream(m.write_ber if m.write_model == "symmetric"
+                                  else max(m.write_ber_0to1, m.write_ber_1to0), self.gens[dt]) if m.writes else None
+                    for dt, m in self.models.items()}
+        self._sym = {dt: m.write_model == "symmetric" for dt, m in self.models.items()}
+        self._emulate = {dt: m.emulate_storage and m.format != "fp32" for dt, m in self.models.items()}
+        self._draw = {dt: functools.partial(uniforms, gen=g) for dt, g in self.gens.items()}
+        self._previous = policy.fresh_old_contents == "previous"
+        self._on = {dt: m.active for dt, m in self.models.items()}
+        # (data type, buffer key) -> (layout, candidate positions of the buffer's next write, their stored words)
+        self._prev: dict[tuple, tuple[object, np.ndarray, np.ndarray]] = {}
         self._model = None
-        self._param_ids: set[int] = set()
         self._param_ptrs: set[int] = set()
-        self._saved: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._not_act: set[int] = set()
+        self._saved: dict[int, tuple[torch.Tensor, object]] = {}
         self._pack_count = 0
+        self._keys_sig: tuple | None = None
+        self._keys: list = []
 
     # -- wiring ----------------------------------------------------------------------------------------------
     def attach(self, model) -> "Injector":
         self._model = model
         model.injector = self
-        self._param_ids = {id(p) for p in model.parameters()}
         self._param_ptrs = {p.data_ptr() for p in model.parameters()}
         return self
 
@@ -92,215 +132,280 @@ class Injector:
         self._model = None
 
     def active(self, dt: DataType) -> bool:
-        return self.models[dt].active
+        return self._on[dt]
 
     @property
     def reads_weights(self) -> bool:
-        return self.models[DataType.WEIGHT].reads
+        return self._rs[_WGT] is not None
 
     def summary(self) -> dict:
         return {dt.value: self.stats[dt].as_dict() for dt in ALL_DATATYPES}
 
-    # -- generic write / read --------------------------------------------------------------------------------
+    # -- one tensor ------------------------------------------------------------------------------------------
     def _store(self, dt: DataType, x: torch.Tensor) -> torch.Tensor:
-        m = self.models[dt]
-        if m.emulate_storage and m.format != "fp32":
-            return self.codecs[dt].round_trip(x)
-        return x
+        return self.codecs[dt].round_trip(x) if self._emulate[dt] else x
+
+    def _flip(self, dt: DataType, x: torch.Tensor, pos: np.ndarray, inplace: bool) -> torch.Tensor:
+        """``x`` with the stored bits at flat positions ``pos`` flipped: ``x`` itself (contiguous) or a copy."""
+        c = self.codecs[dt]
+        y = x if inplace else x.detach().clone(memory_format=torch.contiguous_format)
+        return flip_bits_(y, pos, c, c.context(x))
 
     def read(self, dt: DataType, x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
         """``x`` as read back: each bit flipped with the read rate (``x`` itself when no bit flips)."""
-        m = self.models[dt]
-        if not m.reads:
+        rs = self._rs[dt]
+        if rs is None:
             return x
-        c = self.codecs[dt]
-        self.stats[dt].words_read += x.numel()
-        pos = self.read_streams[dt].take(x.numel() * c.bits)
-        if pos.numel() == 0:
+        n = x.numel()
+        st = self.stats[dt]
+        st.words_read += n
+        pos = rs.positions(n * self.codecs[dt].bits)
+        if not pos.size:
             return x
-        y, fs = flip_positions(x if inplace else x.detach(), pos, c, inplace=inplace)
-        self.stats[dt].read_flips += fs.n_bits
-        return y
+        st.read_flips += pos.size
+        return self._flip(dt, x if inplace else x.detach(), pos, inplace)
 
-    def _old_words(self, dt: DataType, key: str, n: int) -> tuple[Candidates, torch.Tensor]:
-        m, c, g = self.models[dt], self.codecs[dt], self.gens[dt]
+    def _old_words(self, dt: DataType, key, layout, n_bits: int) -> tuple[np.ndarray, np.ndarray]:
+        """Candidate positions of a fresh write of ``n_bits`` bits under ``key``, and the words they overwrite."""
         prev = self._prev.get((dt, key))
-        if prev is not None and prev[0] == n:
+        if prev is not None and prev[0] == layout:
             return prev[1], prev[2]
-        cand = self._candidates(dt, n)
-        if not len(cand):
-            return cand, _EMPTY
+        cand = self._ws[dt].positions(n_bits)
+        if not cand.size:
+            return cand, NO_BITS
+        c = self.codecs[dt]
         if self.policy.fresh_old_contents == "random":
-            old = torch.randint(0, 1 << c.bits, (len(cand),), generator=g, dtype=torch.int64)
+            old = torch.randint(0, 1 << c.bits, (cand.size,), generator=self.gens[dt], dtype=torch.int64).numpy()
         else:  # "zeros", and the first write of a "previous" buffer (buffers start cleared)
-            old = torch.zeros(len(cand), dtype=torch.int64)
+            old = np.zeros(cand.size, dtype=np.int64)
         return cand, old
 
-    def _candidates(self, dt: DataType, n_words: int) -> Candidates:
-        m, c = self.models[dt], self.codecs[dt]
-        return Candidates.at(self.write_streams[dt].take(n_words * c.bits), c.bits, m.write_ber_0to1,
-                             m.write_ber_1to0)
-
-    def write(self, dt: DataType, key: str, new: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    def write(self, dt: DataType, key, new: torch.Tensor, inplace: bool = False) -> torch.Tensor:
         """What storage holds after a fresh write of ``new`` under ``key`` (a copy unless ``inplace``)."""
-        m = self.models[dt]
         new = self._store(dt, new)
-        if not m.writes:
+        ws = self._ws[dt]
+        if ws is None:
             return new
-        c, g, st = self.codecs[dt], self.gens[dt], self.stats[dt]
-        st.words_written += new.numel()
-        if m.write_model == "symmetric":
-            y, fs = flip_positions(new if inplace else new.detach(), self.write_streams[dt].take(new.numel() * c.bits),
-                                   c, inplace=inplace)
-            st.write_flips += fs.n_bits
-            return y
-        cand, old = self._old_words(dt, key, new.numel())
+        n, bits = new.numel(), self.codecs[dt].bits
+        self.stats[dt].words_written += n
+        if self._sym[dt]:
+            pos = ws.positions(n * bits)
+            if not pos.size:
+                return new
+            self.stats[dt].write_flips += pos.size
+            return self._flip(dt, new if inplace else new.detach(), pos, inplace)
+        cand, old = self._old_words(dt, key, n, n * bits)
         y = self._resolve(dt, cand, old, new, inplace)
-        if self.policy.fresh_old_contents == "previous":  # draw the next write's candidates now, keep their words
-            nxt = self._candidates(dt, y.numel())
-            words = c.encode(y.detach().reshape(-1)[nxt.word], c.context(y)) if len(nxt) else _EMPTY
-            self._prev[(dt, key)] = (y.numel(), nxt, words)
+        if self._previous:  # draw the next write's candidates now, keep the words they will overwrite
+            nxt = ws.positions(n * bits)
+            c = self.codecs[dt]
+            self._prev[(dt, key)] = (n, nxt, words_at(y, nxt // bits, c, c.context(y)) if nxt.size else NO_BITS)
         return y
 
-    def _resolve(self, dt: DataType, cand: Candidates, old_words: torch.Tensor, new: torch.Tensor,
+    def _resolve(self, dt: DataType, cand: np.ndarray, old_words: np.ndarray, new: torch.Tensor,
                  inplace: bool) -> torch.Tensor:
-        if len(cand) == 0:
+        """``new`` after a directional write over ``old_words`` at candidate positions ``cand``."""
+        if not cand.size:
             return new
-        c, st = self.codecs[dt], self.stats[dt]
+        c, m, st = self.codecs[dt], self.models[dt], self.stats[dt]
         ctx = c.context(new)
-        out: DirectionalOutcome = resolve_directional(cand, old_words, c.encode(new.detach().reshape(-1)[cand.word],
-                                                                                 ctx), self.gens[dt])
-        st.write_flips += out.flips_0to1 + out.flips_1to0
-        st.write_flips_0to1 += out.flips_0to1
-        st.write_flips_1to0 += out.flips_1to0
-        if out.flips.n_words == 0:
+        word = cand // c.bits
+        keep, n01, n10 = directional_keep(cand - word * c.bits, old_words, words_at(new, word, c, ctx),
+                                          m.write_ber_0to1, m.write_ber_1to0, self._draw[dt])
+        if n01 + n10 == 0:
             return new
+        st.write_flips += n01 + n10
+        st.write_flips_0to1 += n01
+        st.write_flips_1to0 += n10
         y = new if inplace else new.detach().clone(memory_format=torch.contiguous_format)
-        return apply_flips_(y, out.flips, c, ctx)
+        return flip_bits_(y, cand[keep], c, ctx)
 
-    def _before_inplace_write(self, dt: DataType, t: torch.Tensor) -> tuple[Candidates, torch.Tensor] | None:
-        """Candidates of the coming in-place update of ``t`` and their current (old) words."""
-        m, c = self.models[dt], self.codecs[dt]
-        if not m.writes:
-            return None
-        if m.write_model == "symmetric":
-            return Candidates(_EMPTY, _EMPTY, 0.0, 0.0)
-        cand = self._candidates(dt, t.numel())
-        old = c.encode(t.detach().reshape(-1)[cand.word], c.context(t)) if len(cand) else _EMPTY
-        return cand, old
-
-    def _after_inplace_write(self, dt: DataType, t: torch.Tensor, pre) -> None:
-        m = self.models[dt]
-        if m.emulate_storage and m.format != "fp32":
+    # -- several tensors at once (the optimizer step) ---------------------------------------------------------
+    def _round_trip_(self, dt: DataType, tensors: list[torch.Tensor]) -> None:
+        if self._emulate[dt]:
             with torch.no_grad():
-                t.copy_(self.codecs[dt].round_trip(t))
-        if pre is None:
+                for t in tensors:
+                    t.copy_(self.codecs[dt].round_trip(t))
+
+    def _read_all_(self, dt: DataType, r: _Ranges) -> None:
+        """Read errors of every tensor of ``r``, in place."""
+        rs = self._rs[dt]
+        if rs is None:
             return
-        self.stats[dt].words_written += t.numel()
-        if m.write_model == "symmetric":
-            c = self.codecs[dt]
-            pos = self.write_streams[dt].take(t.numel() * c.bits)
-            if pos.numel():
-                with torch.no_grad():
-                    _, fs = flip_positions(t, pos, c, inplace=True)
-                self.stats[dt].write_flips += fs.n_bits
-        elif len(pre[0]):
-            with torch.no_grad():
-                self._resolve(dt, pre[0], pre[1], t, inplace=True)
+        self.stats[dt].words_read += r.words
+        pos = rs.positions(r.bits)
+        self.stats[dt].read_flips += pos.size
+        for i, _, local in r.split(pos):
+            self._flip(dt, r.tensors[i], local, inplace=True)
+
+    def _write_all_(self, dt: DataType, key, r: _Ranges) -> None:
+        """A fresh write of every tensor of ``r`` (in place), as one buffer ``key`` (its old contents: see
+        :meth:`write`)."""
+        self._round_trip_(dt, r.tensors)
+        ws = self._ws[dt]
+        if ws is None:
+            return
+        self.stats[dt].words_written += r.words
+        if self._sym[dt]:
+            self._flip_all_(dt, r)
+            return
+        cand, old = self._old_words(dt, key, r.numels, r.bits)
+        for i, sl, local in r.split(cand):
+            self._resolve(dt, local, old[sl], r.tensors[i], inplace=True)
+        if self._previous:
+            nxt = ws.positions(r.bits)
+            self._prev[(dt, key)] = (r.numels, nxt, self._words_all(dt, r, nxt))
+
+    def _flip_all_(self, dt: DataType, r: _Ranges) -> None:
+        """Symmetric write errors of every tensor of ``r``, in place."""
+        pos = self._ws[dt].positions(r.bits)
+        self.stats[dt].write_flips += pos.size
+        for i, _, local in r.split(pos):
+            self._flip(dt, r.tensors[i], local, inplace=True)
+
+    def _words_all(self, dt: DataType, r: _Ranges, pos: np.ndarray) -> np.ndarray:
+        """Stored words at concatenated positions ``pos`` of ``r``'s tensors (one per position)."""
+        if not pos.size:
+            return NO_BITS
+        c = self.codecs[dt]
+        out = np.empty(pos.size, dtype=np.int64)
+        for i, sl, local in r.split(pos):
+            t = r.tensors[i]
+            out[sl] = words_at(t, local // c.bits, c, c.context(t))
+        return out
+
+    def _before_update(self, dt: DataType, r: _Ranges) -> tuple[np.ndarray, np.ndarray] | None:
+        """Directional candidates (concatenated positions) of the coming in-place update of ``r``'s tensors, and
+        the words they hold now (None where the update has no directional errors)."""
+        if self._ws[dt] is None or self._sym[dt]:
+            return None
+        cand = self._ws[dt].positions(r.bits)
+        return cand, self._words_all(dt, r, cand)
+
+    def _after_update(self, dt: DataType, r: _Ranges, pre) -> None:
+        """Write errors of an in-place update of ``r``'s tensors (``pre``: from :meth:`_before_update`)."""
+        self._round_trip_(dt, r.tensors)
+        if self._ws[dt] is None:
+            return
+        self.stats[dt].words_written += r.words
+        if self._sym[dt]:
+            self._flip_all_(dt, r)
+            return
+        cand, old = pre
+        with torch.no_grad():
+            for i, sl, local in r.split(cand):
+                self._resolve(dt, local, old[sl], r.tensors[i], inplace=True)
 
     # -- activations -----------------------------------------------------------------------------------------
-    def _is_activation(self, t: torch.Tensor) -> bool:
-        if not t.is_floating_point() or t.dim() < 2:
-            return False
-        if id(t) in self._param_ids or (t.data_ptr() in self._param_ptrs):
-            return False
-        return True
-
     def _pack(self, t: torch.Tensor):
-        if not self._is_activation(t):
+        if not t.is_floating_point() or t.dim() < 2 or t.data_ptr() in self._not_act:
             return t
         hit = self._saved.get(id(t))
         if hit is not None and hit[0] is t:
             return hit[1]
-        stored = self.write(DataType.ACTIVATION, f"act{self._pack_count}",
-                            t.detach().contiguous() if not t.is_contiguous() else t.detach())
+        stored = self.write(_ACT, self._pack_count, t.detach() if t.is_contiguous() else t.detach().contiguous())
         self._pack_count += 1
-        self._saved[id(t)] = (t, stored)
-        return stored
+        packed = (stored,) if self._rs[_ACT] is not None else stored  # a tuple marks a stored activation to unpack
+        self._saved[id(t)] = (t, packed)
+        return packed
 
-    def _unpack(self, t: torch.Tensor) -> torch.Tensor:
-        if not self._is_activation(t):
-            return t
-        return self.read(DataType.ACTIVATION, t)
+    def _unpack(self, packed):
+        return self.read(_ACT, packed[0]) if type(packed) is tuple else packed
 
     @contextlib.contextmanager
     def forward(self):
         """Context for a training forward pass: stores saved activations through the error model."""
         self._saved.clear()
         self._pack_count = 0
-        if not self.active(DataType.ACTIVATION):
+        if not self._on[_ACT]:
             yield
             return
-        with torch.autograd.graph.saved_tensors_hooks(self._pack, self._unpack):
+        self._not_act = set(self._param_ptrs)  # parameters, and below the weight copies that carry read errors
+        with torch.autograd.graph.saved_tensors_hooks(self._pack, self._unpack if self._rs[_ACT] is not None else _same):
             yield
         self._saved.clear()  # the stored copies stay alive in the graph; the map was only for de-duplication
 
     # -- weights (reads), errors -----------------------------------------------------------------------------
     def read_weight(self, name: str, w: torch.Tensor) -> torch.Tensor:
-        m = self.models[DataType.WEIGHT]
-        if not m.reads or self._model is None or not self._model.training:
+        rs = self._rs[_WGT]
+        if rs is None or self._model is None or not self._model.training:
             return w
-        c = self.codecs[DataType.WEIGHT]
-        self.stats[DataType.WEIGHT].words_read += w.numel()
-        pos = self.read_streams[DataType.WEIGHT].take(w.numel() * c.bits)
-        if pos.numel() == 0:
+        c, st = self.codecs[_WGT], self.stats[_WGT]
+        st.words_read += w.numel()
+        pos = rs.positions(w.numel() * c.bits)
+        if not pos.size:
             return w
+        st.read_flips += pos.size
         y = w.clone()  # differentiable copy: gradients reach the stored weight, the compute sees the read errors
-        with torch.no_grad():
-            _, fs = flip_positions(y, pos, c, inplace=True)
-        self.stats[DataType.WEIGHT].read_flips += fs.n_bits
+        flip_bits_(y, pos, c, c.context(w))
+        self._not_act.add(y.data_ptr())  # autograd saves it for backward; it is a weight, not an activation
         return y
 
     def watch_error(self, name: str, y: torch.Tensor) -> None:
-        if self.active(DataType.ERROR):
-            y.register_hook(lambda g, _n=name: self._error(_n, g))
+        """Route the error (gradient) of node output ``y`` through storage. The hook sits on ``y``'s autograd node
+        as a pre-hook on output ``y.output_nr`` -- what ``y.register_hook`` does too, at a fifth of its cost."""
+        if self._on[_ERR]:
+            if y.grad_fn is None:
+                y.register_hook(functools.partial(self._error, name))
+            else:
+                y.grad_fn.register_prehook(functools.partial(self._error_of, name, y.output_nr))
+
+    def _error_of(self, name: str, k: int, grads: tuple):
+        g = grads[k]
+        if g is None:
+            return None
+        y = self._error(name, g)
+        return None if y is None else grads[:k] + (y,) + grads[k + 1:]
 
     def _error(self, name: str, g: torch.Tensor) -> torch.Tensor | None:
-        g2 = self.write(DataType.ERROR, name, g.contiguous())
-        g2 = self.read(DataType.ERROR, g2)
-        return None if g2 is g else g2
+        x = g if g.is_contiguous() else g.contiguous()
+        y = self.write(_ERR, name, x)
+        y = self.read(_ERR, y, inplace=y is not x)  # a private copy takes the read errors in place
+        return None if y is g else y
 
     # -- the optimizer step: weight gradients, optimizer state, weights ---------------------------------------
+    def _state_keys(self, optimizer: torch.optim.Optimizer, params: list) -> list:
+        """(parameter, key) of every floating, non-scalar optimizer-state buffer, in a fixed order; recomputed only
+        when the parameters or the number of parameters with state change."""
+        sig = (tuple(map(id, params)), len(optimizer.state))
+        if self._keys_sig != sig:
+            self._keys_sig = sig
+            self._keys = [(p, k) for p in params for k, buf in sorted(optimizer.state.get(p, {}).items())
+                          if torch.is_tensor(buf) and buf.is_floating_point() and buf.dim() > 0]
+        return self._keys
+
     def step(self, optimizer: torch.optim.Optimizer, names: dict[int, str] | None = None) -> None:
-        """``optimizer.step()`` with the weight gradients, optimizer state and weights going through storage."""
-        names = names or {}
+        """``optimizer.step()`` with the weight gradients, optimizer state and weights going through storage.
+
+        Each data type's tensors are handled as one concatenated range of bits (:class:`_Ranges`): per data type
+        one draw, and work only in the tensors that a failing bit falls in."""
         params = [p for grp in optimizer.param_groups for p in grp["params"] if p.grad is not None]
-        wg, st, wt = DataType.WEIGHT_GRADIENT, DataType.OPTIMIZER_STATE, DataType.WEIGHT
-        if self.active(wg):
-            for i, p in enumerate(params):  # gradients do not require grad: no autograd bookkeeping here
-                g = p.grad if p.grad.is_contiguous() else p.grad.contiguous()
-                g = self.write(wg, names.get(id(p), f"p{i}"), g, inplace=True)
-                p.grad = self.read(wg, g, inplace=True)
-        pre_state = []
-        if self.active(st):
-            for p in params:
-                for k, buf in sorted(optimizer.state.get(p, {}).items()):
-                    if torch.is_tensor(buf) and buf.is_floating_point() and buf.dim() > 0:
-                        pre = self._before_inplace_write(st, buf)
-                        self.read(st, buf, inplace=True)  # optimizer buffers do not require grad
-                        pre_state.append((p, k, pre))
-        pre_w = [(p, self._before_inplace_write(wt, p)) for p in params] if self.active(wt) else []
-        had_state = {id(p) for p in params if optimizer.state.get(p)}
+        if self._on[_WG]:
+            for p in params:  # gradients do not require grad: no autograd bookkeeping here
+                if not p.grad.is_contiguous():
+                    p.grad = p.grad.contiguous()
+            g = _Ranges([p.grad for p in params], self.codecs[_WG].bits)
+            self._write_all_(_WG, "grad", g)
+            self._read_all_(_WG, g)
+        if self._on[_OPT]:
+            state = optimizer.state
+            fresh = [p for p in params if not state.get(p)]
+            keys = self._state_keys(optimizer, params)
+            s = _Ranges([state[p][k] for p, k in keys], self.codecs[_OPT].bits)
+            pre_s = self._before_update(_OPT, s)
+            self._read_all_(_OPT, s)  # optimizer buffers do not require grad
+        if self._on[_WGT]:
+            w = _Ranges(params, self.codecs[_WGT].bits)  # updated in place under no_grad, like the optimizer
+            pre_w = self._before_update(_WGT, w)
         optimizer.step()
-        for p, pre in pre_w:
-            self._after_inplace_write(wt, p.data, pre)
-        if self.active(st):
-            for p, k, pre in pre_state:
-                self._after_inplace_write(st, optimizer.state[p][k], pre)
-            for p in params:  # state created by this step (first step): written over a cleared buffer
-                if id(p) in had_state:
-                    continue
-                for k, buf in sorted(optimizer.state.get(p, {}).items()):
+        if self._on[_WGT]:
+            self._after_update(_WGT, w, pre_w)
+        if self._on[_OPT]:
+            s.tensors = [state[p][k] for p, k in keys]
+            self._after_update(_OPT, s, pre_s)
+            names = names or {}
+            for p in fresh:  # state created by this step (first step): written over a cleared buffer
+                for k, buf in sorted(state.get(p, {}).items()):
                     if torch.is_tensor(buf) and buf.is_floating_point() and buf.dim() > 0:
                         with torch.no_grad():
-                            buf.copy_(self.write(st, f"{names.get(id(p), 'p')}.{k}.init", buf))
+                            buf.copy_(self.write(_OPT, f"{names.get(id(p), 'p')}.{k}.init", buf))

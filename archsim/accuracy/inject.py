@@ -10,13 +10,16 @@ Two ways a bit can fail (probabilities per bit, see docs/accuracy.md):
 
 Cost grows with the number of flips, not with the number of bits:
 
-* the number of failing bits among ``N`` is drawn from ``Binomial(N, p)`` and that many distinct positions are
-  drawn uniformly -- the same distribution as an independent Bernoulli(p) per bit;
+* failing bits are positions of a Bernoulli(p) process (:class:`BitStream`: geometric gaps, or a Binomial count and
+  uniform positions in :func:`sample_bits`) -- the same distribution as an independent Bernoulli(p) per bit;
 * directional errors *thin* those candidates: bit positions are drawn at ``p_max = max(p01, p10)`` among all bits,
   and a candidate is kept if the write switches it 0 -> 1 (with probability ``p01 / p_max``) or 1 -> 0 (``p10 /
-  p_max``); unchanged bits are dropped. Each changing bit then fails with exactly its direction's probability, and
-  only the candidate words' old and new values are ever encoded -- no pass over the whole tensor.
+  p_max``); unchanged bits are dropped (:func:`directional_keep`). Each changing bit then fails with exactly its
+  direction's probability, and only the candidate words' old and new values are ever encoded.
 
+The affected words are read and written through a numpy view of the tensor's memory (:func:`words_view`), encoded
+and decoded by :meth:`Codec.encode_bits` / :meth:`Codec.decode_bits`: a numpy call on a few words costs about a
+microsecond, a torch call several, and an injection event (a tensor in which some bit fails) is a handful of calls.
 Above ``DENSE_FRACTION`` a dense path draws one Bernoulli vector per chunk of bits (a loop over chunks, never over
 elements). All randomness comes from a caller's CPU ``torch.Generator``, so masks are reproducible for a seed.
 """
@@ -25,6 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .formats import Codec
@@ -36,7 +40,10 @@ DENSE_CHUNK = 1 << 22
 
 _I64 = torch.int64
 _EMPTY = torch.empty(0, dtype=_I64)
-#: below this many expected flips / candidates, scalar Python beats a chain of tiny torch calls
+#: the empty position array (never written to)
+NO_BITS = np.empty(0, dtype=np.int64)
+NO_BITS.flags.writeable = False
+#: below this many expected flips, gaps are drawn one by one in Python; uniforms come in blocks of this size
 SMALL = 64
 
 
@@ -46,6 +53,11 @@ def popcount(w: torch.Tensor) -> torch.Tensor:
     w = (w & 0x33333333) + ((w >> 2) & 0x33333333)
     w = (w + (w >> 4)) & 0x0F0F0F0F
     return ((w * 0x01010101) & 0xFFFFFFFF) >> 24
+
+
+def uniforms(k: int, gen: torch.Generator) -> np.ndarray:
+    """``k`` float64 uniforms in [0, 1) from ``gen``."""
+    return torch.rand(k, generator=gen, dtype=torch.float64).numpy()
 
 
 def sample_bits(total: int, p: float, gen: torch.Generator) -> torch.Tensor:
@@ -76,9 +88,10 @@ class BitStream:
 
     Geometric skipping: the gap to the next failing bit is drawn as ``floor(log U / log(1 - p))``; a tensor whose
     ``n`` bits all lie before the next failing bit costs one subtraction and no torch call. Where flips do fall in
-    the tensor, further gaps are drawn in vectorised batches. Across tensors this is one Bernoulli process, so each
-    bit fails independently with probability ``p``. Above ``DENSE_FRACTION`` every tensor draws a dense Bernoulli
-    vector instead (:func:`sample_bits`).
+    the tensor, further gaps are drawn one by one in Python (few expected) or in vectorised batches. Across tensors
+    this is one Bernoulli process, so each bit fails independently with probability ``p`` -- whether the caller
+    takes a tensor's bits alone or the bits of several tensors as one concatenated range. Above ``DENSE_FRACTION``
+    every call draws a dense Bernoulli vector instead (:func:`sample_bits`).
     """
 
     def __init__(self, p: float, gen: torch.Generator):
@@ -91,48 +104,132 @@ class BitStream:
         self._u: list[float] = []
         self._next = self._gap() if 0.0 < self.p <= DENSE_FRACTION else 0
 
-    def _uniform(self) -> float:
-        if not self._u:  # uniforms come from the generator in blocks, consumed in order (deterministic)
-            self._u = torch.rand(SMALL, generator=self.gen, dtype=torch.float64).tolist()[::-1]
+    def uniform(self) -> float:
+        """One uniform in (0, 1); they come from the generator in blocks, consumed in order (deterministic)."""
+        if not self._u:
+            self._u = uniforms(SMALL, self.gen).tolist()[::-1]
         return max(self._u.pop(), 1e-300)
 
-    def _gaps(self, k: int) -> torch.Tensor:
-        u = torch.rand(k, generator=self.gen, dtype=torch.float64).clamp_min_(1e-300)
-        return torch.floor(torch.log(u) / self._log_q).to(_I64)
-
     def _gap(self) -> int:
-        return int(math.floor(math.log(self._uniform()) / self._log_q))
+        return int(math.floor(math.log(self.uniform()) / self._log_q))
 
-    def take(self, n: int) -> torch.Tensor:
-        """Sorted positions in ``[0, n)`` of the failing bits among the next ``n`` bits of the stream."""
+    def positions(self, n: int) -> np.ndarray:
+        """Sorted positions (int64 numpy array) in ``[0, n)`` of the failing bits among the next ``n`` bits."""
         if n <= 0 or self.p <= 0.0:
-            return _EMPTY
+            return NO_BITS
         if self.dense or self.p >= 1.0:
-            return sample_bits(n, self.p, self.gen)
-        if self._next >= n:  # the fast path: no flip in this tensor
+            return sample_bits(n, self.p, self.gen).numpy()
+        if self._next >= n:  # the fast path: no flip in these bits
             self._next -= n
-            return _EMPTY
-        if n * self.p < SMALL:  # few flips expected: scalar gaps (no per-call torch overhead)
+            return NO_BITS
+        if n * self.p < SMALL:  # few flips expected: scalar gaps (no per-call array overhead)
             out = [self._next]
             while True:
                 nxt = out[-1] + 1 + self._gap()
                 if nxt >= n:
                     self._next = nxt - n
-                    return torch.tensor(out, dtype=_I64)
+                    return np.array(out, dtype=np.int64)
                 out.append(nxt)
-        found = [torch.tensor([self._next], dtype=_I64)]
+        found = [np.array([self._next], dtype=np.int64)]
         last = self._next
         while True:
             k = int((n - last) * self.p * 1.25) + 16
-            pos = last + torch.cumsum(self._gaps(k) + 1, 0)
+            gaps = np.floor(np.log(np.maximum(uniforms(k, self.gen), 1e-300)) / self._log_q).astype(np.int64)
+            pos = last + np.cumsum(gaps + 1)
             inside = pos[pos < n]
             found.append(inside)
-            if inside.numel() < k:  # the first position past the tensor starts the next tensor's count
-                self._next = int(pos[inside.numel()]) - n
-                return torch.cat(found)
+            if inside.size < k:  # the first position past the range starts the next range's count
+                self._next = int(pos[inside.size]) - n
+                return np.concatenate(found)
             last = int(pos[-1])
 
+    def take(self, n: int) -> torch.Tensor:
+        """:meth:`positions` as a torch tensor."""
+        pos = self.positions(n)
+        return torch.from_numpy(pos) if pos.size else _EMPTY
 
+
+def group_bits(pos: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct flat bit positions (``word * bits + bit``) as (word index, XOR mask) per distinct word."""
+    word = pos // bits
+    one = np.left_shift(1, pos - word * bits)
+    if word.size < 2:
+        return word, one
+    start = np.flatnonzero(np.concatenate(([True], word[1:] != word[:-1])))
+    return word[start], np.bitwise_or.reduceat(one, start)
+
+
+def split_ranges(pos: np.ndarray, starts: np.ndarray):
+    """Yield ``(i, lo, hi)`` for each range ``i`` (ranges begin at sorted ``starts``, the first at 0) that sorted
+    ``pos`` falls in, ``pos[lo:hi]`` being its positions: how one draw over several tensors' concatenated bits is
+    dealt back to the tensors. The loop runs over the ranges that hold a position, not over positions."""
+    if pos.size == 0:
+        return
+    idx = np.searchsorted(starts, pos, side="right") - 1
+    cut = np.flatnonzero(idx[1:] != idx[:-1]) + 1
+    lo = 0
+    for hi in [*cut.tolist(), pos.size]:
+        yield int(idx[lo]), lo, hi
+        lo = hi
+
+
+# -- words of a tensor ----------------------------------------------------------------------------------------
+def words_view(x: torch.Tensor) -> np.ndarray | None:
+    """The float32 bit patterns of contiguous CPU float32 ``x`` as a flat, writable uint32 numpy view of its memory
+    (None for other tensors, which take the torch path). Writes through it bypass autograd, like ``.data``."""
+    if x.dtype is torch.float32 and x.device.type == "cpu" and x.is_contiguous():
+        return x.detach().numpy().view(np.uint32).reshape(-1)
+    return None
+
+
+def words_at(x: torch.Tensor, index: np.ndarray, codec: Codec, ctx: float | None = None) -> np.ndarray:
+    """Stored words (int64 numpy) of the flat elements ``index`` of ``x``."""
+    if index.size == 0:
+        return NO_BITS
+    u = words_view(x)
+    if u is not None:
+        return codec.encode_bits(u[index], ctx)
+    return codec.encode(x.detach().reshape(-1)[torch.from_numpy(index)], ctx).numpy()
+
+
+def flip_words_(x: torch.Tensor, index: np.ndarray, mask: np.ndarray, codec: Codec, ctx: float | None = None
+                ) -> torch.Tensor:
+    """XOR ``mask`` into the stored words at distinct flat ``index`` of contiguous ``x``, in place."""
+    if index.size == 0:
+        return x
+    u = words_view(x)
+    if u is None:
+        return apply_flips_(x, FlipSet(torch.from_numpy(index), torch.from_numpy(mask)), codec, ctx)
+    if codec.name == "fp32":
+        u[index] ^= mask.astype(np.uint32)
+    else:
+        u[index] = codec.decode_bits(codec.encode_bits(u[index], ctx) ^ mask, ctx)
+    return x
+
+
+def flip_bits_(x: torch.Tensor, pos: np.ndarray, codec: Codec, ctx: float | None = None) -> torch.Tensor:
+    """Flip the stored bits at sorted distinct flat bit positions ``pos`` of contiguous ``x``, in place."""
+    if pos.size:
+        flip_words_(x, *group_bits(pos, codec.bits), codec, ctx)
+    return x
+
+
+def directional_keep(bit: np.ndarray, old: np.ndarray, new: np.ndarray, p01: float, p10: float,
+                     draw) -> tuple[np.ndarray, int, int]:
+    """Which candidates of a directional write fail: those whose bit the write switches, each kept with its
+    direction's probability over ``p_max``. ``old`` / ``new``: the candidate's word before and after the write;
+    ``draw(k)``: ``k`` uniforms, called only when the two rates differ. Returns (keep mask, #0->1, #1->0)."""
+    ob = (old >> bit) & 1
+    nb = (new >> bit) & 1
+    keep = ob != nb
+    if p01 != p10 and keep.any():
+        pm = max(p01, p10)
+        keep &= draw(bit.size) < np.where(nb == 1, p01 / pm, p10 / pm)
+    n01 = int(np.count_nonzero(keep & (nb == 1)))
+    return keep, n01, int(np.count_nonzero(keep)) - n01
+
+
+# -- tensors of torch indices (the public, tensor-level API) ------------------------------------------------
 @dataclass
 class FlipSet:
     """Failing bits of one tensor: flat word indices (unique, ascending) and each word's XOR mask (unsigned)."""
@@ -146,25 +243,25 @@ class FlipSet:
 
     @property
     def n_bits(self) -> int:
-        if self.mask.numel() <= SMALL:
-            return sum(bin(m).count("1") for m in self.mask.tolist())
-        return int(popcount(self.mask).sum())
+        return int(popcount(self.mask).sum()) if self.mask.numel() else 0
 
     @staticmethod
     def empty() -> "FlipSet":
         return FlipSet(_EMPTY, _EMPTY)
 
     @staticmethod
+    def from_positions(pos: np.ndarray, bits: int) -> "FlipSet":
+        """The flip set of sorted distinct flat bit positions."""
+        if pos.size == 0:
+            return FlipSet.empty()
+        w, m = group_bits(pos, bits)
+        return FlipSet(torch.from_numpy(w), torch.from_numpy(m))
+
+    @staticmethod
     def from_bits(word: torch.Tensor, bit: torch.Tensor) -> "FlipSet":
         """Group distinct (word, bit) pairs into one mask per word."""
         if word.numel() == 0:
             return FlipSet.empty()
-        if word.numel() <= SMALL:
-            masks: dict[int, int] = {}
-            for w, b in zip(word.tolist(), bit.tolist()):
-                masks[w] = masks.get(w, 0) | (1 << b)
-            ws = sorted(masks)
-            return FlipSet(torch.tensor(ws, dtype=_I64), torch.tensor([masks[w] for w in ws], dtype=_I64))
         idx, inv = torch.unique(word, return_inverse=True)
         mask = torch.zeros(idx.numel(), dtype=_I64).index_add_(0, inv, torch.ones_like(bit) << bit)
         return FlipSet(idx, mask)
@@ -172,19 +269,7 @@ class FlipSet:
 
 def sample_every_bit(n_words: int, bits: int, p: float, gen: torch.Generator) -> FlipSet:
     """Each of ``n_words * bits`` bits fails independently with probability ``p``."""
-    pos = sample_bits(n_words * bits, p, gen)
-    return FlipSet.from_bits(pos // bits, pos % bits)
-
-
-def flip_positions(x: torch.Tensor, pos: torch.Tensor, codec: Codec, inplace: bool = False
-                   ) -> tuple[torch.Tensor, FlipSet]:
-    """``x`` with the stored bits at flat bit positions ``pos`` (``word * bits + bit``) flipped; ``x`` itself when
-    ``pos`` is empty."""
-    if pos.numel() == 0:
-        return x, FlipSet.empty()
-    fs = FlipSet.from_bits(pos // codec.bits, pos % codec.bits)
-    y = x if inplace else x.detach().clone(memory_format=torch.contiguous_format)
-    return apply_flips_(y, fs, codec, codec.context(x)), fs
+    return FlipSet.from_positions(sample_bits(n_words * bits, p, gen).numpy(), bits)
 
 
 @dataclass
@@ -229,44 +314,18 @@ def resolve_directional(cand: Candidates, old_words: torch.Tensor, new_words: to
     """
     if len(cand) == 0:
         return DirectionalOutcome(FlipSet.empty(), 0, 0)
-    pm = cand.p_max
-    if len(cand) <= SMALL:  # scalar path, same distribution
-        a01, a10 = cand.p01 / pm, cand.p10 / pm
-        us = torch.rand(len(cand), generator=gen, dtype=torch.float64).tolist() if a01 < 1.0 or a10 < 1.0 else None
-        masks: dict[int, int] = {}
-        n01 = n10 = 0
-        for i, (w, b, o, n) in enumerate(zip(cand.word.tolist(), cand.bit.tolist(), old_words.tolist(),
-                                             new_words.tolist())):
-            ob, nb = (o >> b) & 1, (n >> b) & 1
-            if ob == nb:
-                continue
-            if us is not None and us[i] >= (a01 if nb else a10):
-                continue
-            masks[w] = masks.get(w, 0) | (1 << b)
-            n01 += nb
-            n10 += 1 - nb
-        if not masks:
-            return DirectionalOutcome(FlipSet.empty(), 0, 0)
-        ws = sorted(masks)
-        return DirectionalOutcome(FlipSet(torch.tensor(ws, dtype=_I64), torch.tensor([masks[w] for w in ws],
-                                                                                      dtype=_I64)), n01, n10)
-    ob = (old_words >> cand.bit) & 1
-    nb = (new_words >> cand.bit) & 1
-    up = (ob == 0) & (nb == 1)
-    down = (ob == 1) & (nb == 0)
-    u = torch.rand(len(cand), generator=gen, dtype=torch.float64)
-    keep_up = up & (u < cand.p01 / pm)
-    keep_down = down & (u < cand.p10 / pm)
-    keep = keep_up | keep_down
-    return DirectionalOutcome(FlipSet.from_bits(cand.word[keep], cand.bit[keep]), int(keep_up.sum()),
-                              int(keep_down.sum()))
+    keep, n01, n10 = directional_keep(cand.bit.numpy(), old_words.numpy(), new_words.numpy(), cand.p01, cand.p10,
+                                      lambda k: uniforms(k, gen))
+    keep_t = torch.from_numpy(keep)
+    return DirectionalOutcome(FlipSet.from_bits(cand.word[keep_t], cand.bit[keep_t]), n01, n10)
 
 
-# -- applying flips -------------------------------------------------------------------------------------------
 def apply_flips_(x: torch.Tensor, flips: FlipSet, codec: Codec, ctx: float | None = None) -> torch.Tensor:
     """XOR ``flips`` into the stored words of contiguous ``x`` in place; only the flipped words are touched."""
     if flips.n_words == 0:
         return x
+    if words_view(x) is not None:
+        return flip_words_(x, flips.index.numpy(), flips.mask.numpy(), codec, ctx)
     flat = x.view(-1)
     with torch.no_grad():
         words = codec.encode(flat[flips.index], ctx)
@@ -295,7 +354,7 @@ def write_directional(old: torch.Tensor, new: torch.Tensor, p01: float, p10: flo
     if len(cand) == 0:
         return new, DirectionalOutcome(FlipSet.empty(), 0, 0)
     c_new = codec.context(new)
-    c_old = codec.context(old) if codec.name == "int8" and codec.fixed_scale is None else c_new
+    c_old = codec.context(old) if codec.has_context else c_new
     ow = codec.encode(old.detach().reshape(-1)[cand.word], c_old)
     nw = codec.encode(new.detach().reshape(-1)[cand.word], c_new)
     out = resolve_directional(cand, ow, nw, gen)

@@ -148,3 +148,48 @@ def test_masks_deterministic_and_independent_per_datatype(digits):
     m2, _ = _run(net, batches[:1], w_and_s)
     assert w_and_s.stats[DataType.OPTIMIZER_STATE].write_flips > 0 and only_w.stats[DataType.WEIGHT].write_flips > 0
     assert _same_params(m1, m2)
+
+
+@pytest.mark.parametrize("kind,write_model", [("read", "directional"), ("write", "symmetric")])
+def test_optimizer_step_draws_each_tensor_at_its_rate(kind, write_model):
+    """The step draws one range of bits over all weight gradients and deals the failing bits to the tensors: over
+    many steps every tensor -- the smallest bias and the largest weight alike -- has its bits fail at the rate."""
+    from archsim.accuracy.inject import popcount
+
+    from .test_inject import _within
+
+    model = build_model(tiny_net(), 0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    p = 2e-3
+    inj = Injector(ErrorPolicy.uniform([DataType.WEIGHT_GRADIENT], p, kind, write_model), seed=5).attach(model)
+    params = list(model.parameters())
+    hits = [0] * len(params)
+    steps = 60
+    for _ in range(steps):
+        for q in params:
+            q.grad = torch.zeros_like(q)
+        inj.step(opt)  # zero words: the stored bits that are set are exactly the flipped ones
+        for i, q in enumerate(params):
+            hits[i] += int(popcount(q.grad.reshape(-1).view(torch.int32).to(torch.int64) & 0xFFFFFFFF).sum())
+    assert sum(hits) == inj.stats[DataType.WEIGHT_GRADIENT].flips
+    for i, q in enumerate(params):
+        assert _within(hits[i], steps * q.numel() * 32, p, z=5.0), (i, q.shape)
+    assert _within(sum(hits), steps * sum(q.numel() for q in params) * 32, p)
+
+
+def test_weight_read_copies_are_not_activations(digits):
+    """A weight read with errors is a copy that conv saves for backward; it is a weight, not an activation."""
+    net = tiny_net()
+    xb, yb = digits.x_train[:16], digits.y_train[:16]
+    words = []
+    for policy in (ErrorPolicy.uniform([DataType.ACTIVATION], 1e-15),
+                   ErrorPolicy.uniform([DataType.ACTIVATION], 1e-15).with_rates(DataType.WEIGHT, read_ber=0.05)):
+        model = build_model(net, 0)
+        inj = Injector(policy, seed=0).attach(model)
+        with inj.forward():
+            out = model(xb)
+        torch.nn.functional.cross_entropy(out, yb).backward()
+        words.append(inj.stats[DataType.ACTIVATION].words_written)
+    assert inj.stats[DataType.WEIGHT].read_flips > 0
+    assert words[0] == words[1] > 0
+

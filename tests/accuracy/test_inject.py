@@ -187,3 +187,90 @@ def test_directional_small_writes_scalar_path():
         nd += int(popcount(ch & ow).sum())
     assert 8 * 32 * p01 < SMALL  # these writes used the scalar path
     assert _within(fu, nu, p01) and _within(fd, nd, p10)
+
+
+# -- the numpy word paths and the concatenated-range sampling of the optimizer step ---------------------------
+def _float_samples(seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(50_000, generator=g) * 10.0 ** torch.randint(-9, 9, (50_000,), generator=g).float()
+    special = [0.0, -0.0, float("inf"), -float("inf"), 65504.0, 65520.0, 65519.99, -7e4, 6e-8, 3e-8, 1e-40, -1e-45]
+    halves = (torch.arange(-130, 130).float() + 0.5) * 0.05  # int8 ties at scale 0.05
+    return torch.cat([x, torch.tensor(special), halves])
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("scale", [None, 0.05])
+def test_numpy_codec_matches_torch_codec(fmt, scale):
+    """encode_bits / decode_bits (numpy, on float32 bit patterns) give the torch codec's words and values."""
+    import numpy as np
+
+    c = codec(fmt, int8_scale=scale)
+    x = _float_samples(1)
+    ctx = c.context(x)
+    assert np.array_equal(c.encode_bits(x.numpy().view(np.uint32), ctx), c.encode(x, ctx).numpy())
+    if c.bits < 32:  # every word
+        w = torch.arange(1 << c.bits, dtype=torch.int64)
+    else:
+        w = torch.randint(0, 1 << 32, (100_000,), generator=torch.Generator().manual_seed(2), dtype=torch.int64)
+    assert np.array_equal(c.decode_bits(w.numpy(), ctx), c.decode(w, ctx).numpy().view(np.uint32))
+
+
+@settings(max_examples=40, deadline=None)
+@given(sizes=st.lists(st.integers(1, 300), min_size=1, max_size=12), bits=st.sampled_from([8, 16, 32]),
+       frac=st.floats(0.0, 1.0), seed=st.integers(0, 2**31))
+def test_split_ranges_deals_positions_to_their_tensors(sizes, bits, frac, seed):
+    import numpy as np
+
+    from archsim.accuracy.inject import split_ranges
+
+    starts = np.cumsum([0] + sizes[:-1]) * bits
+    total = sum(sizes) * bits
+    rng = np.random.default_rng(seed)
+    pos = np.flatnonzero(rng.random(total) < frac).astype(np.int64)
+    seen = []
+    for i, lo, hi in split_ranges(pos, starts):
+        local = pos[lo:hi] - starts[i]
+        assert local.size and int(local.min()) >= 0 and int(local.max()) < sizes[i] * bits
+        seen.append((i, lo, hi))
+    assert [lo for _, lo, _ in seen] == sorted(lo for _, lo, _ in seen)
+    assert sum(hi - lo for _, lo, hi in seen) == pos.size and len({i for i, _, _ in seen}) == len(seen)
+
+
+def test_group_bits_matches_flipset_from_bits():
+    import numpy as np
+
+    from archsim.accuracy.inject import group_bits
+
+    pos = sample_bits(64 * 1000, 0.02, torch.Generator().manual_seed(4))
+    w, m = group_bits(pos.numpy(), 32)
+    fs = FlipSet.from_bits(pos // 32, pos % 32)
+    assert np.array_equal(w, fs.index.numpy()) and np.array_equal(m, fs.mask.numpy())
+
+
+@settings(max_examples=10, deadline=None)
+@given(log_p=st.floats(-5.0, -1.5), sizes=st.lists(st.integers(1, 20_000), min_size=2, max_size=30),
+       seed=st.integers(0, 2**31))
+def test_one_draw_over_concatenated_tensors_gives_each_tensor_its_rate(log_p, sizes, seed):
+    """The optimizer step draws one range over all tensors of a data type and deals the positions out: each
+    tensor's bits fail at rate p, and no tensor's positions leave it."""
+    import numpy as np
+
+    from archsim.accuracy.inject import BitStream, split_ranges
+
+    p = 10 ** log_p
+    bits = 32
+    starts = np.cumsum([0] + sizes[:-1]) * bits
+    total = sum(sizes) * bits
+    s = BitStream(p, torch.Generator().manual_seed(seed))
+    reps = min(2000, max(1, int(400 / (p * total))))
+    hits = np.zeros(len(sizes), dtype=np.int64)
+    for _ in range(reps):
+        pos = s.positions(total)
+        assert np.all(np.diff(pos) > 0)
+        for i, lo, hi in split_ranges(pos, starts):
+            assert int((pos[lo:hi] - starts[i]).max()) < sizes[i] * bits
+            hits[i] += hi - lo
+    assert _within(int(hits.sum()), reps * total, p)
+    # the largest and the smallest tensor each get their share (a per-tensor rate check where it has power)
+    for i in (int(np.argmax(sizes)), int(np.argmin(sizes))):
+        assert _within(int(hits[i]), reps * sizes[i] * bits, p)
