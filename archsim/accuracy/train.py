@@ -35,6 +35,9 @@ class TrainSettings(BaseModel):
     eval_batch_size: int = Field(512, ge=1, le=65_536)
     schedule: Literal["cosine", "constant"] = Field(
         "cosine", description="learning rate per step: cosine decay to 0 (Loshchilov & Hutter, ICLR 2017) or fixed")
+    stop_on_divergence: bool = Field(
+        True, description="stop training at the first non-finite training loss: every gradient is then NaN, so the "
+        "weights are too, and the remaining epochs record the diverged model's evaluation (accuracy 0)")
     init: Init = Field("pytorch", description="weight initialiser: the layers' defaults or Kaiming (He et al. 2015); "
                        "see archsim.accuracy.initialization")
 
@@ -57,6 +60,7 @@ class RunResult:
     epochs: list[EpochRecord]
     stats: dict
     wall_s: float
+    diverged_step: int | None = None  # the step whose training loss was non-finite (with stop_on_divergence)
 
     @property
     def final_accuracy(self) -> float:
@@ -68,7 +72,7 @@ class RunResult:
 
     def as_dict(self) -> dict:
         return {"seed": self.seed, "injected": self.injected, "final_accuracy": self.final_accuracy,
-                "final_test_loss": _num(self.final_loss), "wall_s": self.wall_s,
+                "final_test_loss": _num(self.final_loss), "wall_s": self.wall_s, "diverged_step": self.diverged_step,
                 "epochs": [{**asdict(e), "train_loss": _num(e.train_loss), "test_loss": _num(e.test_loss)}
                            for e in self.epochs],
                 "flips": self.stats}
@@ -144,7 +148,7 @@ def train(net: Network, data: Dataset, settings: TrainSettings, policy: ErrorPol
         if injector is not None:
             injector.attach(model)
         order_gen = torch.Generator().manual_seed(seed)
-        done = 0
+        done, diverged_at = 0, 0
         for epoch in range(1, settings.epochs + 1):
             model.train()
             perm = torch.randperm(n, generator=order_gen)
@@ -167,21 +171,33 @@ def train(net: Network, data: Dataset, settings: TrainSettings, policy: ErrorPol
                     injector.step(opt, names)
                 else:
                     opt.step()
-                loss_sum += float(loss.detach()) * len(idx)
+                step_loss = float(loss.detach())
+                loss_sum += step_loss * len(idx)
                 seen += len(idx)
                 done += 1
                 if on_step:
                     on_step(done, total)
+                if settings.stop_on_divergence and not math.isfinite(step_loss):
+                    diverged_at = diverged_at or done
+                    break
             test_loss, acc = evaluate(model, data.x_test, data.y_test, settings.eval_batch_size)
             rec = EpochRecord(epoch, loss_sum / max(1, seen), test_loss, acc,
                               {k: v["flips"] for k, v in injector.summary().items()} if injector else {})
             history.append(rec)
             if on_epoch:
                 on_epoch(rec)
+            if diverged_at:  # the diverged model does not change any more: its evaluation stands for every epoch
+                for e in range(epoch + 1, settings.epochs + 1):
+                    history.append(EpochRecord(e, math.nan, test_loss, acc, rec.flips))
+                    if on_epoch:
+                        on_epoch(history[-1])
+                if on_step:
+                    on_step(total, total)
+                break
         if injector is not None:
             injector.detach()
     stats = injector.summary() if injector else {}
-    return RunResult(seed, injector is not None, history, stats, time.perf_counter() - t0)
+    return RunResult(seed, injector is not None, history, stats, time.perf_counter() - t0, diverged_at or None)
 
 
 @dataclass

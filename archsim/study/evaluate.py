@@ -68,10 +68,11 @@ def _acc(task: dict) -> dict:
         data = data.resized(proxy["image_size"])
     net = network_for(proxy["workload"], data)
     settings = TrainSettings(epochs=proxy.get("epochs") or acc["epochs"], batch_size=acc["batch_size"],
-                             lr=proxy["lr"], init=proxy["init"], train_samples=acc.get("train_samples"), threads=1)
+                             lr=proxy["lr"], init=proxy["init"], train_samples=acc.get("train_samples"), threads=1,
+                             stop_on_divergence=acc.get("stop_on_divergence", True))
     policy = ErrorPolicy.model_validate(task["policy"])
     res = train(net, data, settings, policy if policy.active else None, seed=task["seed"])
     loss = res.final_loss
     return {"workload": proxy["workload"], "seed": task["seed"], "injected": res.injected,
             "final_accuracy": res.final_accuracy, "final_loss": loss if math.isfinite(loss) else None,
-            "flips": res.stats}
+            "diverged_step": res.diverged_step, "flips": res.stats}

@@ -88,6 +88,8 @@ class AccuracySettings(StrictModel):
     batch_size: int = Field(32, ge=1, le=65_536)
     train_samples: int | None = Field(None, ge=1)
     write_model: Literal["directional", "symmetric"] = "directional"
+    stop_on_divergence: bool = Field(True, description="end a run at its first non-finite training loss "
+                                     "(archsim.accuracy.train.TrainSettings)")
     enabled: bool = Field(True, description="False: energy only (no training)")
 
 
@@ -106,9 +108,13 @@ def _default_networks() -> list[NetworkEntry]:
 def _default_recipes() -> list[Recipe]:
     act, wgt, err = DataType.ACTIVATION, DataType.WEIGHT, DataType.ERROR
     wg, opt = DataType.WEIGHT_GRADIENT, DataType.OPTIMIZER_STATE
+    # all-MRAM placements with one group relaxed, and placements that keep the error-fragile tensors (saved
+    # activations, errors: docs/accuracy.md) in SRAM while the rest goes to relaxed MRAM
     return [Recipe(name="relax-act-err", relaxed=[act, err]),
             Recipe(name="relax-wgt-wgrad-opt", relaxed=[wgt, wg, opt]),
-            Recipe(name="relax-all", relaxed=[act, wgt, err, wg, opt])]
+            Recipe(name="relax-all", relaxed=[act, wgt, err, wg, opt]),
+            Recipe(name="sram-act-err", relaxed=[wgt, wg, opt], sram=[act, err]),
+            Recipe(name="sram-act", relaxed=[wgt, err, wg, opt], sram=[act])]
 
 
 class StudySpec(StrictModel):

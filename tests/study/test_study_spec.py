@@ -64,3 +64,14 @@ def test_points_share_tasks_where_results_must_be_equal(small_study_file):
         assert by["mram/iso-capacity"].acc_keys == by["mram/iso-area"].acc_keys
         assert by["mram/iso-capacity"].sim_key != by["mram/iso-area"].sim_key
         assert by["sram"].acc_keys != by["mram/iso-area"].acc_keys
+
+
+def test_shipped_examples_validate():
+    from archsim.config import load_config
+    from archsim.datatypes import DataType
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[2] / "docs" / "examples"
+    cfg = load_config(root / "heterogeneous.yaml")
+    techs = {dt: cfg.scratchpad.partition(dt).technology for dt in DataType}
+    assert techs[DataType.WEIGHT] == "sttmram" and techs[DataType.WEIGHT_GRADIENT] == "sram"
+    assert len(expand(load_spec(root / "study-small.yaml"))) > 4
