@@ -6,15 +6,17 @@ data type          written (write errors)                                 read (
 activation         when autograd saves a layer's input for backward       each time backward unpacks it
                    (``torch.autograd.graph.saved_tensors_hooks``, pack)   (unpack)
 weight             after every optimizer step (old word = value before)    every forward read by conv/linear/bn
-error              when a layer's output gradient is produced (tensor     right after, as the next layer back reads
-                   hook on every node's output)                           it
+error              when a layer's output gradient is produced (pre-hook   right after, as the next layer back reads
+                   on the autograd node of every node's output)           it
 weight_gradient    after backward, before the optimizer step               when the optimizer reads it
 optimizer_state    by the optimizer step (old word = value before)         when the optimizer step reads it
 =================  =====================================================  ==========================================
 
-Parameters that autograd saves (a conv saves its weight) are not activations and are skipped by the activation
-hook; so are integer tensors (max-pool indices) and tensors of fewer than two dimensions (BN statistics).
-A tensor saved by several ops (a ReLU output that the next conv saves too) is stored once.
+Parameters that autograd saves (a conv saves its weight, or the copy of it that carries read errors) are not
+activations and are skipped by the activation hook; so are integer tensors (max-pool indices) and tensors of fewer
+than two dimensions (BN statistics). A tensor saved by several ops (a ReLU output that the next conv saves too) is
+stored once. In the optimizer step, all tensors of one data type (every weight, every gradient, every state
+buffer) are one concatenated range of bits: one draw per data type and step (:class:`_Ranges`).
 """
 from __future__ import annotations
 
@@ -66,14 +68,20 @@ class _Ranges:
     """Several tensors of one data type as one concatenated range of stored bits (the optimizer step's weights,
     gradients or state buffers): one draw from the data type's :class:`BitStream` covers all of them, and only the
     tensors in which a position falls are visited. The stream is one Bernoulli process, so every bit still fails
-    independently at its rate; only the Python work per tensor goes."""
+    independently at its rate; what goes is the Python work for every tensor that holds no failing bit."""
+
+    #: (numels, bits) -> (words, first bit of each tensor); one entry per model and format
+    _layouts: dict[tuple, tuple[int, np.ndarray]] = {}
 
     def __init__(self, tensors: list[torch.Tensor], bits: int):
         self.tensors = tensors
         self.numels = tuple(t.numel() for t in tensors)
-        self.words = sum(self.numels)
+        hit = self._layouts.get((self.numels, bits))
+        if hit is None:
+            starts = np.cumsum((0,) + self.numels[:-1], dtype=np.int64) * bits if tensors else NO_BITS
+            hit = self._layouts[(self.numels, bits)] = (sum(self.numels), starts)
+        self.words, self.starts = hit
         self.bits = self.words * bits
-        self.starts = np.cumsum((0,) + self.numels[:-1], dtype=np.int64) * bits if tensors else NO_BITS
 
     def split(self, pos: np.ndarray):
         """``(tensor index, slice of pos, positions local to that tensor)`` per tensor that ``pos`` touches."""
@@ -118,6 +126,7 @@ class Injector:
         self._pack_count = 0
         self._keys_sig: tuple | None = None
         self._keys: list = []
+        self._fresh: list = []
 
     # -- wiring ----------------------------------------------------------------------------------------------
     def attach(self, model) -> "Injector":
@@ -364,15 +373,18 @@ class Injector:
         return None if y is g else y
 
     # -- the optimizer step: weight gradients, optimizer state, weights ---------------------------------------
-    def _state_keys(self, optimizer: torch.optim.Optimizer, params: list) -> list:
-        """(parameter, key) of every floating, non-scalar optimizer-state buffer, in a fixed order; recomputed only
-        when the parameters or the number of parameters with state change."""
+    def _state_keys(self, optimizer: torch.optim.Optimizer, params: list) -> tuple[list, list]:
+        """(parameter, key) of every floating, non-scalar optimizer-state buffer in a fixed order, and the
+        parameters without state yet. Optimizers only ever add state, so both are recomputed only when the
+        parameters or the number of parameters with state change."""
         sig = (tuple(map(id, params)), len(optimizer.state))
         if self._keys_sig != sig:
             self._keys_sig = sig
-            self._keys = [(p, k) for p in params for k, buf in sorted(optimizer.state.get(p, {}).items())
+            state = optimizer.state
+            self._keys = [(p, k) for p in params for k, buf in sorted(state.get(p, {}).items())
                           if torch.is_tensor(buf) and buf.is_floating_point() and buf.dim() > 0]
-        return self._keys
+            self._fresh = [p for p in params if not state.get(p)]
+        return self._keys, self._fresh
 
     def step(self, optimizer: torch.optim.Optimizer, names: dict[int, str] | None = None) -> None:
         """``optimizer.step()`` with the weight gradients, optimizer state and weights going through storage.
@@ -389,8 +401,7 @@ class Injector:
             self._read_all_(_WG, g)
         if self._on[_OPT]:
             state = optimizer.state
-            fresh = [p for p in params if not state.get(p)]
-            keys = self._state_keys(optimizer, params)
+            keys, fresh = self._state_keys(optimizer, params)
             s = _Ranges([state[p][k] for p, k in keys], self.codecs[_OPT].bits)
             pre_s = self._before_update(_OPT, s)
             self._read_all_(_OPT, s)  # optimizer buffers do not require grad

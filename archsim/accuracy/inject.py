@@ -177,8 +177,8 @@ def split_ranges(pos: np.ndarray, starts: np.ndarray):
 def words_view(x: torch.Tensor) -> np.ndarray | None:
     """The float32 bit patterns of contiguous CPU float32 ``x`` as a flat, writable uint32 numpy view of its memory
     (None for other tensors, which take the torch path). Writes through it bypass autograd, like ``.data``."""
-    if x.dtype is torch.float32 and x.device.type == "cpu" and x.is_contiguous():
-        return x.detach().numpy().view(np.uint32).reshape(-1)
+    if x.dtype is torch.float32 and x.is_cpu and x.is_contiguous():
+        return x.detach().numpy().ravel().view(np.uint32)
     return None
 
 
