@@ -45,6 +45,8 @@ NO_BITS = np.empty(0, dtype=np.int64)
 NO_BITS.flags.writeable = False
 #: below this many expected flips, gaps are drawn one by one in Python; uniforms come in blocks of this size
 SMALL = 64
+#: up to this many flipped bits in a tensor, fp32 / bf16 words are flipped one by one in Python (:func:`flip_bits_`)
+FEW = 16
 
 
 def popcount(w: torch.Tensor) -> torch.Tensor:
@@ -207,10 +209,34 @@ def flip_words_(x: torch.Tensor, index: np.ndarray, mask: np.ndarray, codec: Cod
     return x
 
 
+def _bf16_word(u: int) -> int:
+    """The bf16 word of one float32 bit pattern, as :meth:`Codec.encode_bits` computes it."""
+    if (u & 0x7FFFFFFF) > 0x7F800000:
+        return 0x7FC0
+    return ((u + 0x7FFF + ((u >> 16) & 1)) >> 16) & 0xFFFF
+
+
 def flip_bits_(x: torch.Tensor, pos: np.ndarray, codec: Codec, ctx: float | None = None) -> torch.Tensor:
-    """Flip the stored bits at sorted distinct flat bit positions ``pos`` of contiguous ``x``, in place."""
-    if pos.size:
-        flip_words_(x, *group_bits(pos, codec.bits), codec, ctx)
+    """Flip the stored bits at sorted distinct flat bit positions ``pos`` of contiguous ``x``, in place.
+
+    At most ``FEW`` positions in fp32 or bf16 take a scalar path (a Python loop over the flipped bits, never over
+    the tensor): one XOR per word, about ten times faster than the handful of numpy calls of :func:`flip_words_`.
+    """
+    if not pos.size:
+        return x
+    u = words_view(x) if pos.size <= FEW and codec.name in ("fp32", "bf16") else None
+    if u is None:
+        return flip_words_(x, *group_bits(pos, codec.bits), codec, ctx)
+    masks: dict[int, int] = {}
+    for p in pos.tolist():
+        w, b = divmod(p, codec.bits)
+        masks[w] = masks.get(w, 0) | (1 << b)
+    if codec.name == "fp32":
+        for w, m in masks.items():
+            u[w] ^= m
+    else:
+        for w, m in masks.items():
+            u[w] = (_bf16_word(int(u[w])) ^ m) << 16
     return x
 
 

@@ -274,3 +274,24 @@ def test_one_draw_over_concatenated_tensors_gives_each_tensor_its_rate(log_p, si
     # the largest and the smallest tensor each get their share (a per-tensor rate check where it has power)
     for i in (int(np.argmax(sizes)), int(np.argmin(sizes))):
         assert _within(int(hits[i]), reps * sizes[i] * bits, p)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("k", [1, 2, 5, 16, 17, 200])
+def test_flip_bits_scalar_and_vector_paths_agree(fmt, k):
+    """flip_bits_ (scalar path up to FEW positions in fp32/bf16) stores exactly what the vectorised
+    flip_words_ stores, also where several flipped bits share a word and where a flip makes a NaN."""
+    import numpy as np
+
+    from archsim.accuracy.inject import flip_bits_, flip_words_, group_bits
+
+    c = codec(fmt, int8_scale=0.05)
+    x = c.round_trip(_float_samples(3)[:4000].clone(), 0.05 if fmt == "int8" else None)
+    rng = np.random.default_rng(k)
+    words = rng.choice(x.numel(), max(1, k // 2), replace=False)
+    pos = np.unique(words[rng.integers(0, words.size, k)] * c.bits + rng.integers(0, c.bits, k)).astype(np.int64)
+    a, b = x.clone(), x.clone()
+    flip_bits_(a, pos, c, 0.05 if fmt == "int8" else None)
+    flip_words_(b, *group_bits(pos, c.bits), c, 0.05 if fmt == "int8" else None)
+    assert torch.equal(a.view(torch.int32), b.view(torch.int32))
+    assert int((a.view(torch.int32) != x.view(torch.int32)).sum()) <= np.unique(pos // c.bits).size
