@@ -43,8 +43,10 @@ _EMPTY = torch.empty(0, dtype=_I64)
 #: the empty position array (never written to)
 NO_BITS = np.empty(0, dtype=np.int64)
 NO_BITS.flags.writeable = False
-#: below this many expected flips, gaps are drawn one by one in Python; uniforms come in blocks of this size
+#: uniforms for the scalar gaps come from the generator in blocks of this size
 SMALL = 64
+#: below this many expected flips in a range, gaps are drawn one by one in Python, above in numpy batches
+SCALAR_GAPS = 20
 #: up to this many flipped bits in a tensor, fp32 / bf16 words are flipped one by one in Python (:func:`flip_bits_`)
 FEW = 16
 
@@ -124,7 +126,7 @@ class BitStream:
         if self._next >= n:  # the fast path: no flip in these bits
             self._next -= n
             return NO_BITS
-        if n * self.p < SMALL:  # few flips expected: scalar gaps (no per-call array overhead)
+        if n * self.p < SCALAR_GAPS:  # few flips expected: scalar gaps (no per-call array overhead)
             out = [self._next]
             while True:
                 nxt = out[-1] + 1 + self._gap()
