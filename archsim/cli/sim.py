@@ -20,6 +20,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--passes", help="comma list of forward,backward_data,backward_weight,update (default all)")
     p.add_argument("--memory", help="put every partition in this memory: sram | mram")
     p.add_argument("--scenario", default="iso-capacity", help="with --memory mram: iso-capacity | iso-area")
+    p.add_argument("--ecc", choices=("none", "secded"), default=None,
+                   help="with --memory: per-word error correction of every partition (docs/memory.md)")
     p.add_argument("--json", help="write the report as JSON")
     p.add_argument("--csv", help="write the per-layer records as CSV")
     p.add_argument("--quiet", action="store_true", help="no tables on the terminal")
@@ -52,8 +54,12 @@ def run(args) -> int:
     from archsim.workload import registry
 
     cfg = load_config(args.config, overrides_from_args(args))
+    if args.ecc and not args.memory:
+        from archsim.cli import UserError
+
+        raise UserError("--ecc applies with --memory; set a partition's 'ecc' field in a --config file otherwise")
     if args.memory:
-        cfg = apply_memory(cfg, args.memory, args.scenario)
+        cfg = apply_memory(cfg, args.memory, args.scenario, ecc=args.ecc)
     passes = parse_passes(args.passes)
     if args.topology:
         from archsim.workload.scalesim_import import load_scalesim_topology

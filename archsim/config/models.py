@@ -70,6 +70,10 @@ class PartitionConfig(StrictModel):
                                       description="write-buffer depth per bank, in words (0: writes go straight "
                                                   "to the banks)")
     format: NumberFormat = "bf16"
+    ecc: Literal["none", "secded"] = Field(
+        "none", description="per-word error correction: 'secded' stores a Hsiao SECDED code word per ecc_data_bits "
+        "(archsim.memory.ecc: wider array, codec energy and delay, residual error rates)")
+    ecc_data_bits: int = Field(64, ge=8, le=1024, description="data bits per ECC code word ((72,64) by default)")
 
     @field_validator("technology")
     @classmethod
@@ -94,6 +98,9 @@ class PartitionConfig(StrictModel):
             raise ValueError(f"capacity_kib={self.capacity_kib} is not divisible into n_banks={self.n_banks} banks")
         if bank_bytes < self.word_bits // 8:
             raise ValueError(f"a bank of {bank_bytes} B is smaller than one {self.word_bits}-bit word")
+        if self.ecc != "none" and self.word_bits % self.ecc_data_bits:
+            raise ValueError(f"ecc_data_bits={self.ecc_data_bits} must divide word_bits={self.word_bits} (whole code "
+                             "words per access)")
         from archsim.memory import technology
 
         technology(self.technology).options(self.options)  # validate the options now, naming the technology

@@ -6,6 +6,7 @@ banks). The density ratio comes from the bank models (archsim.memory.scenario), 
 """
 from __future__ import annotations
 
+from archsim.memory.rates import bank_characteristics
 from archsim.memory.scenario import PartitionGeometry, iso_area, iso_capacity
 
 SCENARIOS = ("iso-capacity", "iso-area")
@@ -13,8 +14,12 @@ MEMORIES = {"sram": "sram", "mram": "sttmram", "sttmram": "sttmram"}
 
 
 def apply_memory(cfg, memory: str, scenario: str = "iso-capacity", options: dict | None = None,
-                 datatypes=None):
-    """Return ``cfg`` with the partitions of ``datatypes`` (default: all) in ``memory`` under ``scenario``."""
+                 datatypes=None, ecc: str | None = None):
+    """Return ``cfg`` with the partitions of ``datatypes`` (default: all) in ``memory`` under ``scenario``;
+    ``ecc`` ("none" / "secded") sets the converted partitions' error correction (default: keep each one's).
+
+    Iso-area compares whole banks as characterised (archsim.memory.rates.bank_characteristics), so ECC's extra
+    check-bit cells on either side count against the area."""
     if memory not in MEMORIES:
         raise ValueError(f"--memory: unknown memory {memory!r}; allowed: {', '.join(MEMORIES)}")
     if scenario not in SCENARIOS:
@@ -25,13 +30,19 @@ def apply_memory(cfg, memory: str, scenario: str = "iso-capacity", options: dict
     for dt, p in cfg.scratchpad.partitions.items():
         if datatypes is not None and dt not in datatypes:
             continue
+        new_ecc = ecc if ecc is not None else p.ecc
         if tech == "sram":
-            parts[dt] = {**parts[dt], "technology": "sram", "options": {}}
+            parts[dt] = {**parts[dt], "technology": "sram", "options": {}, "ecc": new_ecc}
             continue
         base = PartitionGeometry(p.capacity_bytes, p.n_banks, p.word_bits)
         sram_opts = p.options if p.technology == "sram" else None
         mram_opts = dict(options or (p.options if p.technology == tech else {}))
-        geo = (iso_area if scenario == "iso-area" else iso_capacity)(base, sram_opts, mram_opts, mram=tech)
-        parts[dt] = {**parts[dt], "technology": tech, "options": mram_opts,
+        if scenario == "iso-area":
+            mram_part = p.model_copy(update={"technology": tech, "options": mram_opts, "ecc": new_ecc})
+            ratio = bank_characteristics(p).area_mm2 / bank_characteristics(mram_part).area_mm2
+            geo = iso_area(base, sram_opts, mram_opts, mram=tech, ratio=ratio)
+        else:
+            geo = iso_capacity(base, sram_opts, mram_opts, mram=tech)
+        parts[dt] = {**parts[dt], "technology": tech, "options": mram_opts, "ecc": new_ecc,
                      "capacity_kib": geo.capacity_bytes // 1024, "n_banks": geo.n_banks}
     return type(cfg).model_validate(data)

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from archsim.datatypes import DataType
 
 from .base import BankCharacteristics, BankGeometry, characterize
+from .ecc import apply_secded, physical_capacity_bytes, physical_word_bits
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,18 @@ class BitErrorRates:
 
 
 def bank_characteristics(partition) -> BankCharacteristics:
-    """Characterise one bank of a :class:`~archsim.config.PartitionConfig`."""
-    return characterize(partition.technology, BankGeometry(partition.bank_bytes, partition.word_bits),
+    """Characterise one bank of a :class:`~archsim.config.PartitionConfig` (data view: with ``ecc``, the array is
+    characterised at its ECC-widened geometry and the codec and residual error rates are applied; see
+    archsim.memory.ecc)."""
+    if partition.ecc == "none":
+        return characterize(partition.technology, BankGeometry(partition.bank_bytes, partition.word_bits),
+                            partition.options)
+    k = partition.ecc_data_bits
+    phys = characterize(partition.technology, BankGeometry(physical_capacity_bytes(partition.bank_bytes, k),
+                                                           physical_word_bits(partition.word_bits, k)),
                         partition.options)
+    return apply_secded(phys, partition.bank_bytes, partition.word_bits, k,
+                        float(partition.options.get("changed_bit_fraction", 0.5)))
 
 
 def datatype_error_rates(cfg) -> dict[DataType, BitErrorRates]:

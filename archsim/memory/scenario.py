@@ -68,8 +68,14 @@ def iso_capacity(sram_part: PartitionGeometry, sram_options: OptionsLike = None,
 
 
 def iso_area(sram_part: PartitionGeometry, sram_options: OptionsLike = None, mram_options: OptionsLike = None,
-             mram: str = "sttmram") -> PartitionGeometry:
-    """Same silicon area: keep the bank size and word width, n_banks -> max(1, round(n_banks x ratio))."""
-    ratio = density_ratio(sram_options, mram_options, sram_part.bank_bytes, sram_part.word_bits, mram=mram)
+             mram: str = "sttmram", ratio: float | None = None) -> PartitionGeometry:
+    """Same silicon area: keep the bank size and word width, n_banks -> max(1, round(n_banks x ratio)).
+
+    ``ratio``: the bank area ratio when the caller has it (e.g. with ECC on either side); default
+    :func:`density_ratio` of the two technologies."""
+    if ratio is None:
+        ratio = density_ratio(sram_options, mram_options, sram_part.bank_bytes, sram_part.word_bits, mram=mram)
+    elif not ratio > 0:
+        raise ValueError(f"area ratio must be > 0, got {ratio}")
     n = max(1, round(sram_part.n_banks * ratio))
     return PartitionGeometry(n * sram_part.bank_bytes, n, sram_part.word_bits)
