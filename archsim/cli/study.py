@@ -128,7 +128,7 @@ def run(args) -> int:
         if progress is not None:
             progress.stop()
     if not args.quiet:
-        print_study(console, result.rows, result.headline, list(spec.scenarios), spec.accuracy_drop_pp)
+        print_study(console, result.rows, result.headline, spec.accuracy_drop_pp)
         s = result.stats
         console.print(f"{len(result.points)} design points, {s.total} tasks: {s.computed} computed, {s.skipped} "
                       f"from the store")

@@ -30,7 +30,7 @@ def build_rows(points: list[DesignPoint], store: ResultStore) -> list[dict]:
         accs = [store.get(k)["final_accuracy"] * 100.0 for k in p.acc_keys]
         mean, std = _mean_std(accs)
         row = {"network": p.network, "label": p.label, "family": p.family, "scenario": p.scenario or "",
-               "recipe": p.recipe or "", "voltage_v": p.voltage_v, "pulse_ns": p.pulse_ns,
+               "recipe": p.recipe or "", "voltage_v": p.voltage_v, "pulse_ns": p.pulse_ns, "ecc": p.ecc,
                "total_energy_j": sim["total_energy_j"], "scratchpad_energy_j": sim["scratchpad_energy_j"],
                "write_energy_j": sim["write_energy_j"], "latency_s": sim["latency_s"],
                "area_mm2": sim["area_mm2"], "capacity_kib": sim["capacity_kib"], "dram_bytes": sim["dram_bytes"],
@@ -43,12 +43,12 @@ def build_rows(points: list[DesignPoint], store: ResultStore) -> list[dict]:
         by_net.setdefault(r["network"], []).append(r)
     for net_rows in by_net.values():
         base = next(r for r in net_rows if r["family"] == "sram")
-        nominal = {r["scenario"]: r for r in net_rows if r["family"] == "mram"}
+        nominal = {(r["scenario"], r["ecc"]): r for r in net_rows if r["family"] == "mram"}
         for r in net_rows:
             r["energy_vs_sram"] = base["total_energy_j"] / r["total_energy_j"]
             r["scratchpad_energy_vs_sram"] = base["scratchpad_energy_j"] / r["scratchpad_energy_j"]
             r["latency_vs_sram"] = r["latency_s"] / base["latency_s"]
-            ref = nominal.get(r["scenario"])
+            ref = nominal.get((r["scenario"], r["ecc"]))
             r["write_saving_vs_mram"] = (ref["write_energy_j"] / r["write_energy_j"]
                                          if ref and r["write_energy_j"] > 0 else None)
             r["accuracy_drop_pp"] = base["accuracy_pct"] - r["accuracy_pct"]
@@ -91,12 +91,10 @@ def headline(rows: list[dict], recs: dict[str, dict | None]) -> list[dict]:
         base = next(r for r in net_rows if r["family"] == "sram")
         h = {"network": net, "sram_energy_j": base["total_energy_j"], "sram_accuracy_pct": base["accuracy_pct"],
              "sram_latency_s": base["latency_s"]}
-        for r in net_rows:
-            if r["family"] == "mram":
-                h[f"mram_{r['scenario']}_energy_j"] = r["total_energy_j"]
-                h[f"mram_{r['scenario']}_ratio"] = r["energy_vs_sram"]
-                h[f"mram_{r['scenario']}_scratchpad_ratio"] = r["scratchpad_energy_vs_sram"]
-                h[f"mram_{r['scenario']}_accuracy_drop_pp"] = r["accuracy_drop_pp"]
+        h["mram"] = {r["label"]: {"energy_j": r["total_energy_j"], "ratio": r["energy_vs_sram"],
+                                  "scratchpad_ratio": r["scratchpad_energy_vs_sram"],
+                                  "accuracy_pct": r["accuracy_pct"], "accuracy_drop_pp": r["accuracy_drop_pp"]}
+                     for r in net_rows if r["family"] == "mram"}
         het = [r for r in net_rows if r["family"] == "het"]
         if rec is not None:
             h.update({"recommended": rec["label"], "recommended_energy_j": rec["total_energy_j"],

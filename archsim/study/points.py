@@ -40,6 +40,7 @@ class DesignPoint:
     voltage_v: float | None      # relaxed write point of a het point
     pulse_ns: float | None
     config: SimConfig
+    ecc: str = "none"            # error correction of the MRAM partitions
     sim_key: str = ""
     acc_keys: list[str] = field(default_factory=list)
 
@@ -52,7 +53,8 @@ class DesignPoint:
                 out[dt.value] = "sram"
             else:
                 o = p.options
-                out[dt.value] = f"{p.technology}@{o.get('write_voltage_v', 'nom')}V,{o.get('write_pulse_ns', 'nom')}ns"
+                out[dt.value] = (f"{p.technology}@{o.get('write_voltage_v', 'nom')}V,{o.get('write_pulse_ns', 'nom')}ns"
+                                 + ("" if p.ecc == "none" else f"+{p.ecc}"))
         return out
 
 
@@ -70,40 +72,48 @@ def nominal_options(spec: StudySpec) -> dict:
     return {**spec.nominal, "write_voltage_v": opts.write_voltage_v, "write_pulse_ns": opts.write_pulse_ns}
 
 
-def het_config(base: SimConfig, scenario: str, nominal: dict, relaxed_opts: dict, relaxed, sram) -> SimConfig:
-    """``relaxed`` data types in MRAM at ``relaxed_opts``, ``sram`` ones in SRAM, the rest in MRAM at ``nominal``.
+def het_config(base: SimConfig, scenario: str, nominal: dict, relaxed_opts: dict, relaxed, sram,
+               ecc: str = "none") -> SimConfig:
+    """``relaxed`` data types in MRAM at ``relaxed_opts``, ``sram`` ones in SRAM, the rest in MRAM at ``nominal``;
+    every MRAM partition with error correction ``ecc``.
 
     Each partition is sized from its SRAM baseline geometry under ``scenario`` (never from an already converted
     MRAM partition, so iso-area does not compound)."""
-    cfg = apply_memory(base, "mram", scenario, relaxed_opts, datatypes=set(relaxed))
+    cfg = apply_memory(base, "mram", scenario, relaxed_opts, datatypes=set(relaxed), ecc=ecc)
     others = set(ALL_DATATYPES) - set(relaxed) - set(sram)
     if others:
-        cfg = apply_memory(cfg, "mram", scenario, dict(nominal), datatypes=others)
+        cfg = apply_memory(cfg, "mram", scenario, dict(nominal), datatypes=others, ecc=ecc)
     return cfg
 
 
+def _tag(ecc: str) -> str:
+    return "" if ecc == "none" else f"+{ecc}"
+
+
 def expand(spec: StudySpec) -> list[DesignPoint]:
-    """Every design point of the study, in table order (per network: SRAM, MRAM per scenario, het points)."""
+    """Every design point of the study, in table order (per network: SRAM, MRAM per ECC and scenario, het points)."""
     base = base_config(spec)
     nominal = nominal_options(spec)
-    mram = {sc: apply_memory(base, "mram", sc, nominal) for sc in spec.scenarios}
+    mram = {(e, sc): apply_memory(base, "mram", sc, nominal, ecc=e) for e in spec.ecc for sc in spec.scenarios}
     het: list[tuple] = []  # configs do not depend on the network: build them once
     seen = {base.content_hash(), *(c.content_hash() for c in mram.values())}
-    for sc in spec.het_scenarios:
-        for rec in spec.recipes:
-            for v, t in spec.grid.points():
-                cfg = het_config(base, sc, nominal, {**nominal, "write_voltage_v": v, "write_pulse_ns": t},
-                                 rec.relaxed, rec.sram)
-                if cfg.content_hash() in seen:  # e.g. the grid's nominal point of a recipe without SRAM types
-                    continue
-                seen.add(cfg.content_hash())
-                het.append((f"{rec.name}/{sc}@{v:g}V,{t:g}ns", sc, rec.name, v, t, cfg))
+    for e in spec.ecc:
+        for sc in spec.het_scenarios:
+            for rec in spec.recipes:
+                for v, t in spec.grid.points():
+                    cfg = het_config(base, sc, nominal, {**nominal, "write_voltage_v": v, "write_pulse_ns": t},
+                                     rec.relaxed, rec.sram, e)
+                    if cfg.content_hash() in seen:  # e.g. the grid's nominal point of a recipe without SRAM types
+                        continue
+                    seen.add(cfg.content_hash())
+                    het.append((f"{rec.name}{_tag(e)}/{sc}@{v:g}V,{t:g}ns", sc, rec.name, v, t, e, cfg))
     points: list[DesignPoint] = []
     for entry in spec.networks:
         net = entry.name
         points.append(DesignPoint(net, "sram", "sram", None, None, None, None, base))
-        points += [DesignPoint(net, f"mram/{sc}", "mram", sc, None, None, None, cfg) for sc, cfg in mram.items()]
-        points += [DesignPoint(net, label, "het", sc, rec, v, t, cfg) for label, sc, rec, v, t, cfg in het]
+        points += [DesignPoint(net, f"mram{_tag(e)}/{sc}", "mram", sc, None, None, None, cfg, ecc=e)
+                   for (e, sc), cfg in mram.items()]
+        points += [DesignPoint(net, label, "het", sc, rec, v, t, cfg, ecc=e) for label, sc, rec, v, t, e, cfg in het]
     return points
 
 

@@ -23,20 +23,21 @@ def _f(x, fmt: str = "{:.3f}") -> str:
     return fmt.format(x)
 
 
-def headline_table(head: list[dict], scenarios: list[str], bound_pp: float) -> Table:
-    t = Table(title=f"Study headline: one training step; energy ratio = SRAM energy / this (>1: saves energy); "
-                    f"recommended = lowest energy with accuracy drop <= {bound_pp:g} pp", header_style="bold")
+def headline_table(head: list[dict], bound_pp: float) -> Table:
+    t = Table(title=f"Study headline: one training step; x = SRAM energy / this (>1: saves energy); recommended = "
+                    f"lowest energy with accuracy drop <= {bound_pp:g} pp", header_style="bold")
+    mram_labels = list(dict.fromkeys(lab for h in head for lab in h["mram"]))
     cols = ["network", "SRAM J", "SRAM acc %"]
-    for sc in scenarios:
-        cols += [f"MRAM {sc} J", f"x ({sc})", f"x scratchpad ({sc})"]
+    for lab in mram_labels:
+        cols += [f"{lab} x", "drop pp"]
     cols += ["recommended", "J", "x", "acc %", "drop pp", "write saving x"]
     for c in cols:
         t.add_column(c, justify="left" if c in ("network", "recommended") else "right")
     for h in head:
         row = [h["network"], _f(h["sram_energy_j"]), _f(h["sram_accuracy_pct"], "{:.1f}")]
-        for sc in scenarios:
-            row += [_f(h.get(f"mram_{sc}_energy_j")), _f(h.get(f"mram_{sc}_ratio"), "{:.3f}"),
-                    _f(h.get(f"mram_{sc}_scratchpad_ratio"), "{:.2f}")]
+        for lab in mram_labels:
+            m = h["mram"].get(lab, {})
+            row += [_f(m.get("ratio"), "{:.3f}"), _f(m.get("accuracy_drop_pp"), "{:+.1f}")]
         if h.get("recommended"):
             row += [h["recommended"], _f(h["recommended_energy_j"]), _f(h["recommended_ratio"], "{:.3f}"),
                     _f(h["recommended_accuracy_pct"], "{:.1f}"), _f(h["recommended_drop_pp"], "{:+.2f}"),
@@ -61,8 +62,8 @@ def front_table(rows: list[dict], network: str) -> Table:
     return t
 
 
-def print_study(console: Console, rows: list[dict], head: list[dict], scenarios: list[str], bound_pp: float) -> None:
-    console.print(headline_table(head, scenarios, bound_pp))
+def print_study(console: Console, rows: list[dict], head: list[dict], bound_pp: float) -> None:
+    console.print(headline_table(head, bound_pp))
     for h in head:
         console.print(front_table(rows, h["network"]))
 

@@ -7,7 +7,8 @@ Memory configurations per network (``expand`` in :mod:`archsim.study.points` bui
 * ``sram``: the base config (every partition SRAM) -- the baseline;
 * ``mram`` at each scenario: every partition STT-MRAM at the nominal write point, at iso-capacity and at iso-area;
 * ``het:<recipe>`` at each of ``het_scenarios`` and each grid point ``(V, t)``: the recipe's ``relaxed`` data types
-  in MRAM at ``(V, t)``, its ``sram`` data types in SRAM, every other data type in MRAM at the nominal point.
+  in MRAM at ``(V, t)``, its ``sram`` data types in SRAM, every other data type in MRAM at the nominal point;
+* the ``mram`` and ``het`` points once per ``ecc`` entry (MRAM partitions without ECC, and with SECDED).
 
 Defaults are archsim's choices: the nominal point is the MTJ default (1.25 V, 10 ns, NVSim's sample cell); the grid
 relaxes it down to 1.0 V and 5 ns, where the write energy per bank access falls ~2.7x and the 0->1 write error rate
@@ -126,7 +127,12 @@ class StudySpec(StrictModel):
     scenarios: list[Literal["iso-capacity", "iso-area"]] = Field(
         default_factory=lambda: ["iso-capacity", "iso-area"], min_length=1)
     het_scenarios: list[Literal["iso-capacity", "iso-area"]] = Field(
-        default_factory=lambda: ["iso-capacity", "iso-area"])
+        default_factory=lambda: ["iso-area"], description="scenarios of the heterogeneous points (default iso-area: "
+        "the MRAM partitions fill the SRAM baseline's area, the scenario that suits MRAM's density)")
+    ecc: list[Literal["none", "secded"]] = Field(
+        default_factory=lambda: ["none", "secded"], min_length=1,
+        description="error correction of the MRAM partitions, one set of mram and het points per entry "
+        "(archsim.memory.ecc); SRAM partitions keep the base config's")
     nominal: dict = Field(default_factory=dict, description="STT-MRAM options of the nominal point (empty: the "
                           "model defaults, 1.25 V / 10 ns)")
     grid: WriteGrid = Field(default_factory=WriteGrid)

@@ -45,7 +45,8 @@ def test_small_study_writes_every_output(reference):
                  "recommended/alexnet-cifar.yaml", "recommended/resnet18-cifar.yaml"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     pts = _points(out)
-    assert len(pts) == 2 * 5 and {p["network"] for p in pts} == {"alexnet-cifar", "resnet18-cifar"}
+    # per network: SRAM, MRAM at 2 scenarios x 2 ECC settings, 2 grid points x 2 ECC settings of one recipe
+    assert len(pts) == 2 * 9 and {p["network"] for p in pts} == {"alexnet-cifar", "resnet18-cifar"}
     for p in pts:
         assert p["total_energy_j"] > 0 and p["latency_s"] > 0 and 0.0 <= p["accuracy_pct"] <= 100.0
         parts = sum(v for k, v in p.items() if k.startswith("energy."))
@@ -61,8 +62,12 @@ def test_small_study_writes_every_output(reference):
         assert rec["accuracy_drop_pp"] <= 1.0 + 1e-9
         assert rec["total_energy_j"] == min(p["total_energy_j"] for p in rows if p["accuracy_drop_pp"] <= 1.0 + 1e-9)
         # iso-area MRAM holds more bytes than the SRAM baseline; iso-capacity the same
-        mram = {p["scenario"]: p for p in rows if p["family"] == "mram"}
-        assert mram["iso-area"]["capacity_kib"] > base["capacity_kib"] == mram["iso-capacity"]["capacity_kib"]
+        mram = {p["label"]: p for p in rows if p["family"] == "mram"}
+        assert mram["mram/iso-area"]["capacity_kib"] > base["capacity_kib"] == mram["mram/iso-capacity"]["capacity_kib"]
+        # SECDED's check bits take area: less data fits in the same area, and each access costs more
+        assert mram["mram+secded/iso-area"]["capacity_kib"] < mram["mram/iso-area"]["capacity_kib"]
+        assert mram["mram+secded/iso-capacity"]["scratchpad_energy_j"] > mram["mram/iso-capacity"]["scratchpad_energy_j"]
+        assert set(h["mram"]) == set(mram)
     with open(out / "points.csv") as fh:
         assert len(fh.read().splitlines()) == len(pts) + 1
 
@@ -126,7 +131,8 @@ def test_one_config_file_gives_sim_and_harness_the_same_placement_and_rates(refe
     from archsim.study.points import expand
 
     spec = load_spec(reference[0])
-    point = next(p for p in expand(spec) if p.network == "alexnet-cifar" and p.family == "het" and p.pulse_ns == 5)
+    point = next(p for p in expand(spec) if p.network == "alexnet-cifar" and p.family == "het" and p.pulse_ns == 5
+                 and p.ecc == "none")
     cfg = point.config.model_dump(mode="json")
     f = tmp_path / "het.yaml"
     f.write_text(yaml.safe_dump(cfg))

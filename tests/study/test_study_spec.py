@@ -32,8 +32,12 @@ def test_bad_values_name_the_field(tmp_path):
 def test_expand_builds_het_placements(small_study_file):
     spec = load_spec(small_study_file)
     pts = expand(spec)
-    per_net = [p for p in pts if p.network == "alexnet-cifar"]
+    per_net = [p for p in pts if p.network == "alexnet-cifar" and p.ecc == "none"]
     assert [p.family for p in per_net] == ["sram", "mram", "mram", "het", "het"]
+    coded = [p for p in pts if p.network == "alexnet-cifar" and p.ecc == "secded"]
+    assert [p.family for p in coded] == ["mram", "mram", "het", "het"]
+    for p in coded:
+        assert all(pl == "sram" or pl.endswith("+secded") for pl in p.placement().values())
     het = per_net[3]
     place = het.placement()
     assert place["weight"] == "sram"
@@ -51,7 +55,8 @@ def test_grid_point_equal_to_nominal_is_not_a_second_point():
     spec = load_spec(overrides={"networks": [{"name": "alexnet", "proxy": {"workload": "alexnet-mini"}}],
                                 "grid": {"voltages_v": [1.25], "pulses_ns": [10.0]},
                                 "recipes": [{"name": "all", "relaxed": [d.value for d in DataType]}]})
-    assert [p.label for p in expand(spec)] == ["sram", "mram/iso-capacity", "mram/iso-area"]
+    assert [p.label for p in expand(spec)] == ["sram", "mram/iso-capacity", "mram/iso-area",
+                                               "mram+secded/iso-capacity", "mram+secded/iso-area"]
 
 
 def test_points_share_tasks_where_results_must_be_equal(small_study_file):
