@@ -30,7 +30,7 @@ import torch
 from archsim.datatypes import ALL_DATATYPES, DataType
 
 from .formats import Codec, codec
-from .inject import NO_BITS, BitStream, directional_keep, flip_bits_, split_ranges, uniforms, words_at
+from .inject import NO_BITS, BitStream, directional_fail, flip_bits_, split_ranges, uniforms, words_at
 from .policy import DataTypeErrors, ErrorPolicy
 
 _ACT, _WGT, _ERR = DataType.ACTIVATION, DataType.WEIGHT, DataType.ERROR
@@ -218,16 +218,15 @@ class Injector:
             return new
         c, m, st = self.codecs[dt], self.models[dt], self.stats[dt]
         ctx = c.context(new)
-        word = cand // c.bits
-        keep, n01, n10 = directional_keep(cand - word * c.bits, old_words, words_at(new, word, c, ctx),
-                                          m.write_ber_0to1, m.write_ber_1to0, self._draw[dt])
-        if n01 + n10 == 0:
+        fail, n01, n10 = directional_fail(new, cand, old_words, c, ctx, m.write_ber_0to1, m.write_ber_1to0,
+                                          self._draw[dt])
+        if not fail.size:
             return new
         st.write_flips += n01 + n10
         st.write_flips_0to1 += n01
         st.write_flips_1to0 += n10
         y = new if inplace else new.detach().clone(memory_format=torch.contiguous_format)
-        return flip_bits_(y, cand[keep], c, ctx)
+        return flip_bits_(y, fail, c, ctx)
 
     # -- several tensors at once (the optimizer step) ---------------------------------------------------------
     def _round_trip_(self, dt: DataType, tensors: list[torch.Tensor]) -> None:

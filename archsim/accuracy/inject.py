@@ -257,6 +257,32 @@ def directional_keep(bit: np.ndarray, old: np.ndarray, new: np.ndarray, p01: flo
     return keep, n01, int(np.count_nonzero(keep)) - n01
 
 
+def directional_fail(x: torch.Tensor, cand: np.ndarray, old: np.ndarray, codec: Codec, ctx: float | None,
+                     p01: float, p10: float, draw) -> tuple[np.ndarray, int, int]:
+    """The candidate positions ``cand`` (sorted flat bit positions of ``x``, holding the newly written values) at
+    which a directional write over the words ``old`` (one per candidate) fails, with (#0->1, #1->0): the rule of
+    :func:`directional_keep`. At most ``FEW`` fp32 / bf16 candidates take a scalar loop over the candidates."""
+    u = words_view(x) if cand.size <= FEW and codec.name in ("fp32", "bf16") else None
+    if u is None:
+        word = cand // codec.bits
+        keep, n01, n10 = directional_keep(cand - word * codec.bits, old, words_at(x, word, codec, ctx), p01, p10,
+                                          draw)
+        return cand[keep], n01, n10
+    pm = max(p01, p10)
+    us = draw(cand.size).tolist() if p01 != p10 else None
+    bf16 = codec.name == "bf16"
+    kept: list[int] = []
+    n01 = 0
+    for i, (p, o) in enumerate(zip(cand.tolist(), old.tolist())):
+        w, b = divmod(p, codec.bits)
+        nb = ((_bf16_word(int(u[w])) if bf16 else int(u[w])) >> b) & 1
+        if nb == (o >> b) & 1 or (us is not None and us[i] >= (p01 if nb else p10) / pm):
+            continue
+        kept.append(p)
+        n01 += nb
+    return (np.array(kept, dtype=np.int64) if kept else NO_BITS), n01, len(kept) - n01
+
+
 # -- tensors of torch indices (the public, tensor-level API) ------------------------------------------------
 @dataclass
 class FlipSet:

@@ -295,3 +295,38 @@ def test_flip_bits_scalar_and_vector_paths_agree(fmt, k):
     flip_words_(b, *group_bits(pos, c.bits), c, 0.05 if fmt == "int8" else None)
     assert torch.equal(a.view(torch.int32), b.view(torch.int32))
     assert int((a.view(torch.int32) != x.view(torch.int32)).sum()) <= np.unique(pos // c.bits).size
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("k", [1, 4, 16, 17, 300])
+@pytest.mark.parametrize("rates", [(0.3, 0.3), (0.3, 0.1), (0.05, 0.4)])
+def test_directional_fail_scalar_and_vector_paths_agree(fmt, k, rates):
+    """directional_fail's scalar loop (few fp32/bf16 candidates) and its numpy path keep the same candidates:
+    only switching bits, and with equal rates (no thinning draw) exactly those; per direction, thinning
+    happens with the same uniforms."""
+    import numpy as np
+
+    from archsim.accuracy import inject
+
+    c = codec(fmt, int8_scale=0.05)
+    g = torch.Generator().manual_seed(k)
+    new = c.round_trip(torch.randn(500, generator=g), 0.05 if fmt == "int8" else None)
+    rng = np.random.default_rng(k)
+    cand = np.unique(rng.choice(500 * c.bits, k, replace=False)).astype(np.int64)
+    old = rng.integers(0, 1 << c.bits, cand.size).astype(np.int64)
+    ctx = c.context(new)
+    out = []
+    for few in (inject.FEW, 0):  # the scalar path where it applies, then the numpy path
+        old_few, inject.FEW = inject.FEW, few
+        try:
+            gen = torch.Generator().manual_seed(7)
+            out.append(inject.directional_fail(new, cand, old, c, ctx, *rates, lambda n: inject.uniforms(n, gen)))
+        finally:
+            inject.FEW = old_few
+    (a, a01, a10), (b, b01, b10) = out
+    assert np.array_equal(a, b) and (a01, a10) == (b01, b10)
+    nw = c.encode(new, ctx).numpy()[cand // c.bits]
+    switched = ((old ^ nw) >> (cand % c.bits)) & 1 == 1
+    assert set(a.tolist()) <= set(cand[switched].tolist())
+    if rates[0] == rates[1]:
+        assert np.array_equal(a, cand[switched])
