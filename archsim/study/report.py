@@ -68,9 +68,46 @@ def print_study(console: Console, rows: list[dict], head: list[dict], bound_pp: 
         console.print(front_table(rows, h["network"]))
 
 
+def markdown(rows: list[dict], head: list[dict], bound_pp: float, front_rows: int = 6) -> str:
+    """The headline and each network's lowest-energy front points as markdown tables (for docs/results.md)."""
+    labels = list(dict.fromkeys(lab for h in head for lab in h["mram"]))
+    out = ["| network | SRAM J | SRAM acc % | " + " | ".join(f"{lab}: x SRAM, drop pp" for lab in labels)
+           + f" | recommended (drop <= {bound_pp:g} pp) | J | x SRAM | acc % | drop pp | write saving x |",
+           "|---" * (3 + len(labels) + 6) + "|"]
+    for h in head:
+        cells = [h["network"], _f(h["sram_energy_j"], "{:.4f}"), _f(h["sram_accuracy_pct"], "{:.1f}")]
+        for lab in labels:
+            m = h["mram"].get(lab, {})
+            cells.append(f"{_f(m.get('ratio'), '{:.3f}')}, {_f(m.get('accuracy_drop_pp'), '{:+.1f}')}")
+        if h.get("recommended"):
+            cells += [f"`{h['recommended']}`", _f(h["recommended_energy_j"], "{:.4f}"),
+                      _f(h["recommended_ratio"], "{:.3f}"), _f(h["recommended_accuracy_pct"], "{:.1f}"),
+                      _f(h["recommended_drop_pp"], "{:+.2f}"), _f(h["recommended_write_saving_vs_mram"], "{:.2f}")]
+        else:
+            cells += ["none within the bound"] + ["-"] * 5
+        out.append("| " + " | ".join(cells) + " |")
+    for h in head:
+        net = h["network"]
+        front = sorted((r for r in rows if r["network"] == net and r["pareto"]), key=lambda r: r["total_energy_j"])
+        out += ["", f"**{net}**: Pareto front, lowest energy first (first {min(front_rows, len(front))} of "
+                f"{len(front)})", "",
+                "| configuration | J | x SRAM | scratchpad J | write J | write saving x | acc % | ± | drop pp |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for r in front[:front_rows]:
+            out.append("| " + " | ".join([
+                f"`{r['label']}`", _f(r["total_energy_j"], "{:.4f}"), _f(r["energy_vs_sram"], "{:.3f}"),
+                _f(r["scratchpad_energy_j"], "{:.4f}"), _f(r["write_energy_j"], "{:.4f}"),
+                _f(r["write_saving_vs_mram"], "{:.2f}"), _f(r["accuracy_pct"], "{:.1f}"),
+                _f(r["accuracy_std_pct"], "{:.1f}"), _f(r["accuracy_drop_pp"], "{:+.2f}")]) + " |")
+    return "\n".join(out) + "\n"
+
+
 def write_outputs(out: pathlib.Path, rows: list[dict], head: list[dict], recs: dict, spec_dump: dict,
                   stats: dict) -> list[pathlib.Path]:
-    written = [out / "points.json", out / "points.csv", out / "summary.json"]
+    from archsim.report.files import atomic_write_text
+
+    written = [out / "points.json", out / "points.csv", out / "summary.json", out / "headline.md"]
+    atomic_write_text(written[3], markdown(rows, head, spec_dump.get("accuracy_drop_pp", 1.0)))
     write_json(written[0], {"points": rows})
     write_csv(written[1], [{k: v for k, v in r.items() if k != "accuracy_seeds"} for r in rows])
     write_json(written[2], {"headline": head, "recommended": {n: (r["label"] if r else None) for n, r in recs.items()},

@@ -41,7 +41,8 @@ def reference(tmp_path_factory):
 
 def test_small_study_writes_every_output(reference):
     spec, out = reference
-    for name in ("points.json", "points.csv", "summary.json", "energy_breakdown.png", "energy_accuracy.png",
+    for name in ("points.json", "points.csv", "summary.json", "headline.md", "energy_breakdown.png",
+                 "energy_accuracy.png",
                  "recommended/alexnet-cifar.yaml", "recommended/resnet18-cifar.yaml"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     pts = _points(out)
