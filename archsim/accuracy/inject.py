@@ -43,10 +43,10 @@ _EMPTY = torch.empty(0, dtype=_I64)
 #: the empty position array (never written to)
 NO_BITS = np.empty(0, dtype=np.int64)
 NO_BITS.flags.writeable = False
-#: uniforms for the scalar gaps come from the generator in blocks of this size
+#: the smallest batch of geometric gaps a :class:`BitStream` draws at once
 SMALL = 64
-#: below this many expected flips in a range, gaps are drawn one by one in Python, above in numpy batches
-SCALAR_GAPS = 20
+#: below this rate a :class:`BitStream` draws gaps one by one as Python integers (a gap may exceed int64)
+TINY = 1e-12
 #: up to this many flipped bits in a tensor, fp32 / bf16 words are flipped one by one in Python (:func:`flip_bits_`)
 FEW = 16
 
@@ -90,12 +90,14 @@ def sample_bits(total: int, p: float, gen: torch.Generator) -> torch.Tensor:
 class BitStream:
     """A Bernoulli(p) process over the bits of every tensor a data type stores, consumed tensor by tensor.
 
-    Geometric skipping: the gap to the next failing bit is drawn as ``floor(log U / log(1 - p))``; a tensor whose
-    ``n`` bits all lie before the next failing bit costs one subtraction and no torch call. Where flips do fall in
-    the tensor, further gaps are drawn one by one in Python (few expected) or in vectorised batches. Across tensors
-    this is one Bernoulli process, so each bit fails independently with probability ``p`` -- whether the caller
-    takes a tensor's bits alone or the bits of several tensors as one concatenated range. Above ``DENSE_FRACTION``
-    every call draws a dense Bernoulli vector instead (:func:`sample_bits`).
+    Geometric skipping: the gap to the next failing bit is ``floor(log U / log(1 - p))``. The stream keeps a buffer
+    of upcoming failing positions (absolute bit indices in the stream), drawn in numpy batches of at least
+    ``SMALL`` gaps; taking ``n`` bits is a comparison with the next failing position (no flip: no array work at
+    all) or one ``searchsorted`` and a slice of the buffer. Across tensors this is one Bernoulli process, so each
+    bit fails independently with probability ``p`` -- whether the caller takes a tensor's bits alone or the bits of
+    several tensors as one concatenated range. Rates below ``TINY`` draw their (astronomically rare) gaps one by one
+    as Python integers, since a gap may then exceed the int64 range. Above ``DENSE_FRACTION`` every call draws a
+    dense Bernoulli vector instead (:func:`sample_bits`).
     """
 
     def __init__(self, p: float, gen: torch.Generator):
@@ -105,17 +107,34 @@ class BitStream:
         self.gen = gen
         self.dense = self.p > DENSE_FRACTION
         self._log_q = math.log1p(-self.p) if 0.0 < self.p < 1.0 else 0.0
-        self._u: list[float] = []
-        self._next = self._gap() if 0.0 < self.p <= DENSE_FRACTION else 0
+        self._at = 0                    # bits taken so far
+        self._buf = NO_BITS             # absolute positions of upcoming failing bits (sorted), from _buf[_i] on
+        self._i = 0
+        self._last = -1                 # the last failing position drawn so far
+        self._next = 0                  # the next failing position (a Python int)
+        if 0.0 < self.p <= DENSE_FRACTION:
+            self._refill(0)
+            self._next = self._peek()
 
-    def uniform(self) -> float:
-        """One uniform in (0, 1); they come from the generator in blocks, consumed in order (deterministic)."""
-        if not self._u:
-            self._u = uniforms(SMALL, self.gen).tolist()[::-1]
-        return max(self._u.pop(), 1e-300)
+    def _peek(self) -> int:
+        return int(self._buf[self._i])
 
-    def _gap(self) -> int:
-        return int(math.floor(math.log(self.uniform()) / self._log_q))
+    def _refill(self, end: int) -> None:
+        """Extend the buffer with freshly drawn failing positions until it holds one at or past ``end``."""
+        parts = [self._buf[self._i:]]
+        while self._last < end:
+            if self.p < TINY:  # one gap as a Python integer (no int64 bound)
+                u = max(float(uniforms(1, self.gen)[0]), 1e-300)
+                self._last += 1 + int(math.floor(math.log(u) / self._log_q))
+                parts.append(np.array([self._last], dtype=object if self._last >= 1 << 62 else np.int64))
+                continue
+            k = max(SMALL, int((end - self._last) * self.p * 1.25) + 16)
+            gaps = np.floor(np.log(np.maximum(uniforms(k, self.gen), 1e-300)) / self._log_q).astype(np.int64)
+            new = self._last + np.cumsum(gaps + 1)
+            self._last = int(new[-1])
+            parts.append(new)
+        self._buf = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        self._i = 0
 
     def positions(self, n: int) -> np.ndarray:
         """Sorted positions (int64 numpy array) in ``[0, n)`` of the failing bits among the next ``n`` bits."""
@@ -123,29 +142,17 @@ class BitStream:
             return NO_BITS
         if self.dense or self.p >= 1.0:
             return sample_bits(n, self.p, self.gen).numpy()
-        if self._next >= n:  # the fast path: no flip in these bits
-            self._next -= n
+        start, end = self._at, self._at + n
+        self._at = end
+        if self._next >= end:  # the fast path: no flip in these bits
             return NO_BITS
-        if n * self.p < SCALAR_GAPS:  # few flips expected: scalar gaps (no per-call array overhead)
-            out = [self._next]
-            while True:
-                nxt = out[-1] + 1 + self._gap()
-                if nxt >= n:
-                    self._next = nxt - n
-                    return np.array(out, dtype=np.int64)
-                out.append(nxt)
-        found = [np.array([self._next], dtype=np.int64)]
-        last = self._next
-        while True:
-            k = int((n - last) * self.p * 1.25) + 16
-            gaps = np.floor(np.log(np.maximum(uniforms(k, self.gen), 1e-300)) / self._log_q).astype(np.int64)
-            pos = last + np.cumsum(gaps + 1)
-            inside = pos[pos < n]
-            found.append(inside)
-            if inside.size < k:  # the first position past the range starts the next range's count
-                self._next = int(pos[inside.size]) - n
-                return np.concatenate(found)
-            last = int(pos[-1])
+        if self._last < end:
+            self._refill(end)
+        j = self._i + int(np.searchsorted(self._buf[self._i:], end))
+        out = (self._buf[self._i:j] - start).astype(np.int64)
+        self._i = j
+        self._next = self._peek()
+        return out
 
     def take(self, n: int) -> torch.Tensor:
         """:meth:`positions` as a torch tensor."""

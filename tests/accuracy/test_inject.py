@@ -330,3 +330,21 @@ def test_directional_fail_scalar_and_vector_paths_agree(fmt, k, rates):
     assert set(a.tolist()) <= set(cand[switched].tolist())
     if rates[0] == rates[1]:
         assert np.array_equal(a, cand[switched])
+
+
+def test_bit_stream_tiny_rates_use_exact_integer_gaps():
+    """Below TINY the gaps are Python integers: rates of 1e-13 over ~1e15 bits come out right, and a rate of 1e-20
+    (gaps beyond the int64 range) neither overflows nor flips anything in 1e18 bits but the expected ~0.01."""
+    from archsim.accuracy.inject import TINY, BitStream
+
+    p = 0.5 * TINY
+    s = BitStream(p, torch.Generator().manual_seed(1))
+    k, n = 0, 2 * 10**13
+    for _ in range(100):
+        pos = s.positions(n)
+        assert str(pos.dtype) == "int64"
+        assert pos.size == 0 or (0 <= int(pos.min()) and int(pos.max()) < n)
+        k += pos.size
+    assert _within(k, 100 * n, p)
+    s = BitStream(1e-20, torch.Generator().manual_seed(2))
+    assert sum(s.positions(10**18).size for _ in range(3)) <= 1
