@@ -329,7 +329,8 @@ class Injector:
             yield
             return
         self._not_act = set(self._param_ptrs)  # parameters, and below the weight copies that carry read errors
-        with torch.autograd.graph.saved_tensors_hooks(self._pack, self._unpack if self._rs[_ACT] is not None else _same):
+        unpack = self._unpack if self._rs[_ACT] is not None else _same
+        with torch.autograd.graph.saved_tensors_hooks(self._pack, unpack):
             yield
         self._saved.clear()  # the stored copies stay alive in the graph; the map was only for de-duplication
 
