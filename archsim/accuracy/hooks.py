@@ -151,9 +151,6 @@ class Injector:
         return {dt.value: self.stats[dt].as_dict() for dt in ALL_DATATYPES}
 
     # -- one tensor ------------------------------------------------------------------------------------------
-    def _store(self, dt: DataType, x: torch.Tensor) -> torch.Tensor:
-        return self.codecs[dt].round_trip(x) if self._emulate[dt] else x
-
     def _flip(self, dt: DataType, x: torch.Tensor, pos: np.ndarray, inplace: bool) -> torch.Tensor:
         """``x`` with the stored bits at flat positions ``pos`` flipped: ``x`` itself (contiguous) or a copy."""
         c = self.codecs[dt]
@@ -191,24 +188,29 @@ class Injector:
 
     def write(self, dt: DataType, key, new: torch.Tensor, inplace: bool = False) -> torch.Tensor:
         """What storage holds after a fresh write of ``new`` under ``key`` (a copy unless ``inplace``)."""
-        new = self._store(dt, new)
+        if self._emulate[dt]:
+            new = self.codecs[dt].round_trip(new)
         ws = self._ws[dt]
         if ws is None:
             return new
-        n, bits = new.numel(), self.codecs[dt].bits
+        n = new.numel()
+        bits = n * self.codecs[dt].bits
         self.stats[dt].words_written += n
         if self._sym[dt]:
-            pos = ws.positions(n * bits)
+            pos = ws.positions(bits)
             if not pos.size:
                 return new
             self.stats[dt].write_flips += pos.size
             return self._flip(dt, new if inplace else new.detach(), pos, inplace)
-        cand, old = self._old_words(dt, key, n, n * bits)
-        y = self._resolve(dt, cand, old, new, inplace)
+        cand, old = self._old_words(dt, key, n, bits)
+        y = self._resolve(dt, cand, old, new, inplace) if cand.size else new
         if self._previous:  # draw the next write's candidates now, keep the words they will overwrite
-            nxt = ws.positions(n * bits)
-            c = self.codecs[dt]
-            self._prev[(dt, key)] = (n, nxt, words_at(y, nxt // bits, c, c.context(y)) if nxt.size else NO_BITS)
+            nxt = ws.positions(bits)
+            if nxt.size:
+                c = self.codecs[dt]
+                self._prev[(dt, key)] = (n, nxt, words_at(y, nxt // c.bits, c, c.context(y)))
+            else:
+                self._prev[(dt, key)] = (n, NO_BITS, NO_BITS)
         return y
 
     def _resolve(self, dt: DataType, cand: np.ndarray, old_words: np.ndarray, new: torch.Tensor,

@@ -193,3 +193,38 @@ def test_weight_read_copies_are_not_activations(digits):
     assert inj.stats[DataType.WEIGHT].read_flips > 0
     assert words[0] == words[1] > 0
 
+
+
+@pytest.mark.parametrize("old", ["zeros", "random", "previous"])
+def test_fresh_write_old_contents(digits, old):
+    """Over a cleared buffer ("zeros") a fresh write can only fail to set bits (0 -> 1); over random contents or the
+    previous step's tensor, both directions fail."""
+    net = tiny_net()
+    pol = ErrorPolicy.uniform([DataType.ERROR, DataType.WEIGHT_GRADIENT], 0.01, fresh_old_contents=old)
+    inj = Injector(pol, seed=2)
+    _run(net, _batches(digits, n=2), inj)
+    for dt in (DataType.ERROR, DataType.WEIGHT_GRADIENT):
+        s = inj.stats[dt]
+        assert s.write_flips_0to1 > 0 and s.write_flips == s.write_flips_0to1 + s.write_flips_1to0
+        assert (s.write_flips_1to0 == 0) == (old == "zeros"), (dt, s)
+
+
+def test_emulated_storage_rounds_the_step_tensors(digits):
+    """With ``emulate_storage`` the optimizer step leaves weights, gradients and momentum buffers as bf16 values."""
+    dts = [DataType.WEIGHT, DataType.WEIGHT_GRADIENT, DataType.OPTIMIZER_STATE]
+    pol = ErrorPolicy(datatypes={dt: DataTypeErrors(write_ber_0to1=1e-15, write_ber_1to0=1e-15, format="bf16",
+                                                    emulate_storage=True) for dt in dts})
+    model = build_model(tiny_net(), 0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    inj = Injector(pol, seed=0).attach(model)
+    for xb, yb in _batches(digits, n=2):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(xb), yb).backward()
+        inj.step(opt)
+
+    def bf16(t):
+        return torch.equal(t, t.to(torch.bfloat16).to(t.dtype))
+
+    assert all(bf16(p.detach()) and bf16(p.grad) for p in model.parameters())
+    assert all(bf16(opt.state[p]["momentum_buffer"]) for p in model.parameters())
+    assert sum(s.flips for s in inj.stats.values()) == 0
