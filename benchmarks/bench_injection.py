@@ -19,7 +19,7 @@ from archsim.accuracy.hooks import Injector
 from archsim.accuracy.models import build_model
 from archsim.accuracy.policy import DataTypeErrors, ErrorPolicy
 from archsim.accuracy.train import network_for
-from archsim.datatypes import ALL_DATATYPES
+from archsim.datatypes import ALL_DATATYPES, DataType
 
 
 class Runner:
@@ -83,6 +83,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rates", type=float, nargs="+", default=[1e-6, 1e-4, 1e-2])
+    ap.add_argument("--datatypes", nargs="+", default=[d.value for d in ALL_DATATYPES],
+                    choices=[d.value for d in ALL_DATATYPES], help="data types that get errors (default: all)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     data = load_digits()
@@ -91,7 +93,8 @@ def main() -> None:
           f"{platform.processor() or platform.machine()}; min over {args.repeats} blocks of {args.steps} steps, "
           "clean and injected blocks interleaved")
     print()
-    print("| injection (all data types: act, wgt, err, wgrad, opt) | rate per bit | clean ms | injected ms | "
+    dts = [DataType(d) for d in args.datatypes]
+    print(f"| injection ({', '.join(args.datatypes)}) | rate per bit | clean ms | injected ms | "
           "x clean | bits flipped/step |")
     print("|---|---|---|---|---|---|")
     cases = [("machinery only (rates 1e-15: every hook runs, nothing flips)", 1e-15, "both", "directional")]
@@ -102,18 +105,18 @@ def main() -> None:
             for rate in args.rates:
                 cases.append((f"{kind}" + (f" ({model})" if kind != "read" else ""), rate, kind, model))
     # the rates docs/accuracy.md quotes for an STT-MRAM weight partition at its default operating point, at every
-    # data type (directional writes with unequal directions: the thinning draw runs too)
+    # data type chosen (directional writes with unequal directions: the thinning draw runs too)
     cases.append(("STT-MRAM operating point: write 6.6e-7 (0->1) / 6e-16 (1->0), read 7.5e-9", 6.6e-7, "mram",
                   "directional"))
     for label, rate, kind, model in cases:
         if kind == "mram":
             pol = ErrorPolicy(datatypes={d: DataTypeErrors(read_ber=7.5e-9, write_ber_0to1=6.6e-7,
-                                                           write_ber_1to0=6e-16) for d in ALL_DATATYPES})
+                                                           write_ber_1to0=6e-16) for d in dts})
         elif kind == "both":
-            pol = ErrorPolicy.uniform(ALL_DATATYPES, rate, "write", model)
+            pol = ErrorPolicy.uniform(dts, rate, "write", model)
             pol = ErrorPolicy(datatypes={d: m.model_copy(update={"read_ber": rate}) for d, m in pol.datatypes.items()})
         else:
-            pol = ErrorPolicy.uniform(ALL_DATATYPES, rate, kind, model)
+            pol = ErrorPolicy.uniform(dts, rate, kind, model)
         tc, ti, flips = compare(net, data, pol, args.batch, args.steps, args.repeats)
         print(f"| {label} | {rate:.0e} | {tc * 1e3:.2f} | {ti * 1e3:.2f} | {ti / tc:.2f} | {flips:.0f} |", flush=True)
 
