@@ -349,7 +349,8 @@ class Injector:
         st.read_flips += pos.size
         y = w.clone()  # differentiable copy: gradients reach the stored weight, the compute sees the read errors
         flip_bits_(y, pos, c, c.context(w))
-        self._not_act.add(y.data_ptr())  # autograd saves it for backward; it is a weight, not an activation
+        if self._on[_ACT]:  # autograd saves it for backward; it is a weight, not an activation (reset per forward)
+            self._not_act.add(y.data_ptr())
         return y
 
     def watch_error(self, name: str, y: torch.Tensor) -> None:
@@ -378,8 +379,8 @@ class Injector:
     def _state_keys(self, optimizer: torch.optim.Optimizer, params: list) -> tuple[list, list]:
         """(parameter, key) of every floating, non-scalar optimizer-state buffer in a fixed order, and the
         parameters without state yet. Optimizers only ever add state, so both are recomputed only when the
-        parameters or the number of parameters with state change."""
-        sig = (tuple(map(id, params)), len(optimizer.state))
+        optimizer, its parameters or the number of parameters with state change."""
+        sig = (id(optimizer), tuple(map(id, params)), len(optimizer.state))
         if self._keys_sig != sig:
             self._keys_sig = sig
             state = optimizer.state
