@@ -97,8 +97,9 @@ class AccuracySettings(StrictModel):
 def _default_networks() -> list[NetworkEntry]:
     # Proxies and learning rates: archsim's choices, so that every proxy trains to a sensible clean accuracy on the
     # embedded digits in a few seconds (docs/results.md lists them). VGG16-mini needs 32x32 inputs (five pools),
-    # MobileNetV2-mini 16x16 (its stride-2 stages leave 1x1 maps at 8x8).
-    return [NetworkEntry(name="vgg16", proxy=AccuracyProxy(workload="vgg16-mini", image_size=32, lr=0.01)),
+    # MobileNetV2-mini 16x16 (its stride-2 stages leave 1x1 maps at 8x8). VGG16-mini has no batch norm: at lr 0.01
+    # one seed in three stalled near 53-78 %; 0.005 gave 96.4 / 90.0 / 94.9 % for seeds 0-2.
+    return [NetworkEntry(name="vgg16", proxy=AccuracyProxy(workload="vgg16-mini", image_size=32, lr=0.005)),
             NetworkEntry(name="resnet18", proxy=AccuracyProxy(workload="resnet18-mini", lr=0.03)),
             NetworkEntry(name="resnet50", proxy=AccuracyProxy(workload="resnet50-mini", lr=0.03)),
             NetworkEntry(name="alexnet", proxy=AccuracyProxy(workload="alexnet-mini", lr=0.03)),
