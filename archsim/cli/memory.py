@@ -8,15 +8,7 @@ import argparse
 import json
 import math
 
-
-def _float_list(text: str) -> list[float]:
-    try:
-        vals = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-    if not vals:
-        raise argparse.ArgumentTypeError("expected at least one capacity")
-    return vals
+from archsim.cli.argtypes import float_list
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -24,7 +16,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "memory", help="bank characterisation table: SRAM vs STT-MRAM",
         description="Characterise one bank per capacity for each technology (latency, energy per word access, "
         "leakage, area, density vs SRAM, bit error rates). Models and calibration: docs/memory.md.")
-    p.add_argument("--capacities-mb", type=_float_list, default=[1.0, 4.0, 16.0], metavar="LIST",
+    p.add_argument("--capacities-mb", type=float_list, default=[1.0, 4.0, 16.0], metavar="LIST",
                    help="bank capacities in MiB, comma-separated (default 1,4,16)")
     p.add_argument("--word-bits", type=int, default=64, help="access width in bits (default 64)")
     p.add_argument("--technologies", default="sram,sttmram", help="comma-separated technologies (default "

@@ -12,15 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-
-def _floats(text: str) -> list[float]:
-    try:
-        vals = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-    if not vals:
-        raise argparse.ArgumentTypeError("expected at least one number")
-    return vals
+from archsim.cli.argtypes import float_list
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -35,8 +27,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    "(comma-separated)")
     p.add_argument("--out", default=None, metavar="DIR", help="results directory (default results/study/NAME)")
     g = p.add_argument_group("grid and accuracy (override the study file)")
-    g.add_argument("--voltages", type=_floats, default=None, metavar="LIST", help="write voltages, V")
-    g.add_argument("--pulses", type=_floats, default=None, metavar="LIST", help="write pulse widths, ns")
+    g.add_argument("--voltages", type=float_list, default=None, metavar="LIST", help="write voltages, V")
+    g.add_argument("--pulses", type=float_list, default=None, metavar="LIST", help="write pulse widths, ns")
     g.add_argument("--seeds", type=int, nargs="+", default=None, help="training seeds per point")
     g.add_argument("--epochs", type=int, default=None, help="training epochs of every proxy")
     g.add_argument("--train-samples", type=int, default=None, help="use only the first N training samples")
