@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from archsim.accuracy.formats import FORMATS, codec
-from archsim.accuracy.inject import (DENSE_FRACTION, FlipSet, popcount, sample_bits, sample_every_bit,
+from archsim.accuracy.inject import (DENSE_FRACTION, SPARSE_FRACTION, FlipSet, popcount, sample_bits, sample_every_bit,
                                      flip_every_bit, write_directional)
 
 
@@ -86,15 +86,19 @@ def test_zero_and_one_rates():
     assert torch.equal(y, new)  # 1.0 has no 1->0 switch from 0.0
 
 
-def test_sparse_and_dense_paths_agree_statistically():
+def test_sparse_geometric_and_dense_paths_agree_statistically():
     g = torch.Generator().manual_seed(5)
     total = 2_000_000
-    for p in (DENSE_FRACTION * 0.9, DENSE_FRACTION * 1.1):
+    for p in (SPARSE_FRACTION * 0.9, SPARSE_FRACTION * 1.1, DENSE_FRACTION * 0.9, DENSE_FRACTION * 1.1):
         pos = sample_bits(total, p, g)
         assert pos.unique().numel() == pos.numel() and int(pos.min()) >= 0 and int(pos.max()) < total
         assert _within(pos.numel(), total, p)
         # positions are uniform: each half holds about half
         assert _within(int((pos < total // 2).sum()), pos.numel(), 0.5)
+        # and independent: neighbouring bits both fail at rate p**2
+        hit = torch.zeros(total, dtype=torch.bool)
+        hit[pos] = True
+        assert _within(int((hit[1:] & hit[:-1]).sum()), total - 1, p * p)
 
 
 def test_bit_positions_uniform():

@@ -10,7 +10,9 @@ S = TrainSettings(epochs=3, batch_size=32, lr=0.05)
 
 def test_clean_learns_and_heavy_weight_errors_degrade(digits):
     net = tiny_net()
-    heavy = ErrorPolicy.uniform([DataType.WEIGHT], 0.05)  # 5 % of the switching bits fail on every update
+    # 20 % of the switching bits fail on every update. (At 5 % the drop depends on the seed: 16 pp to divergence
+    # over seeds 0-3, too close to call in a single-seed test; at 20 % every seed 0-3 loses 54-90 pp.)
+    heavy = ErrorPolicy.uniform([DataType.WEIGHT], 0.2)
     cmp = compare(net, digits, S, heavy, seed=0)
     assert cmp.clean.final_accuracy > 0.8  # 10 classes: chance is 0.1
     assert cmp.clean.epochs[-1].test_loss < cmp.clean.epochs[0].train_loss
