@@ -143,8 +143,34 @@ def run_sweep(net: Network, data: Dataset, settings: TrainSettings, datatypes, r
             raise ValueError(f"rate {r} outside [0, 1]")
     base = base or ErrorPolicy()
     res = SweepResult(net.name, data.name, kind, write_model, settings.model_dump())
-    pos = [r for r in rates if r > 0]
-    total = len(seeds) * (1 + len(dts) * len(pos))
+    cases = []
+    for dt in dts:
+        for rate in rates:
+            if rate == 0.0:  # a rate of 0 is the clean run: no errors are injected anywhere
+                cases.append(_Case(dt.value, 0.0, None))
+                continue
+            fields = {"read_ber": rate, "write_ber_0to1": 0.0, "write_ber_1to0": 0.0} if kind == "read" else \
+                {"read_ber": 0.0, "write_ber_0to1": rate, "write_ber_1to0": rate}
+            cases.append(_Case(dt.value, rate, base.with_rates(dt, enabled=True, write_model=write_model,
+                                                               **fields).only([dt])))
+    return _run_cases(res, net, data, settings, seeds, cases, on_run)
+
+
+@dataclass
+class _Case:
+    """One curve point of a sweep: a data type's errors at one rate (``policy`` None: the seed's clean run)."""
+
+    datatype: str
+    rate: float | None          # None: the policy's write rate of ``datatype``
+    policy: ErrorPolicy | None
+    setting: str = ""
+
+
+def _run_cases(res: SweepResult, net: Network, data: Dataset, settings: TrainSettings, seeds, cases: list[_Case],
+               on_run: RunCallback | None) -> SweepResult:
+    """Per seed: the clean run, then every case (one training run each; cases without a policy reuse the clean
+    run). Points are appended to ``res`` in that order, and ``on_run(point, done, total)`` follows each run."""
+    total = len(seeds) * (1 + sum(c.policy is not None for c in cases))
     done = 0
     for seed in seeds:
         clean = _point("clean", 0.0, seed, train(net, data, settings, None, seed))
@@ -152,18 +178,17 @@ def run_sweep(net: Network, data: Dataset, settings: TrainSettings, datatypes, r
         done += 1
         if on_run:
             on_run(clean, done, total)
-        for dt in dts:
-            if 0.0 in rates:  # a rate of 0 is the clean run: no errors are injected anywhere
-                res.points.append(SweepPoint(dt.value, 0.0, seed, clean.final_accuracy, clean.final_test_loss, 0))
-            for rate in pos:
-                fields = {"read_ber": rate, "write_ber_0to1": 0.0, "write_ber_1to0": 0.0} if kind == "read" else \
-                    {"read_ber": 0.0, "write_ber_0to1": rate, "write_ber_1to0": rate}
-                pol = base.with_rates(dt, enabled=True, write_model=write_model, **fields).only([dt])
-                pt = _point(dt.value, rate, seed, train(net, data, settings, pol, seed))
-                res.points.append(pt)
-                done += 1
-                if on_run:
-                    on_run(pt, done, total)
+        for c in cases:
+            if c.policy is None:
+                res.points.append(SweepPoint(c.datatype, 0.0, seed, clean.final_accuracy, clean.final_test_loss, 0,
+                                             c.setting))
+                continue
+            rate = c.rate if c.rate is not None else c.policy.get(DataType(c.datatype)).write_ber
+            pt = _point(c.datatype, rate, seed, train(net, data, settings, c.policy, seed), c.setting)
+            res.points.append(pt)
+            done += 1
+            if on_run:
+                on_run(pt, done, total)
     return res
 
 
@@ -177,29 +202,12 @@ def sweep_config_option(net: Network, data: Dataset, settings: TrainSettings, cf
 
     dts = [DataType(d) for d in datatypes]
     res = SweepResult(net.name, data.name, "write", write_model, settings.model_dump())
-    total = len(seeds) * (1 + len(dts) * len(values))
-    done = 0
-    policies = {}
+    cases = []
     for dt in dts:
         for v in values:
             raw = cfg.model_dump()
             raw["scratchpad"]["partitions"][dt.value]["options"] = {
                 **raw["scratchpad"]["partitions"][dt.value]["options"], option: v}
             pol = ErrorPolicy.from_config(SimConfig.model_validate(raw), write_model).only([dt])
-            policies[(dt, v)] = pol
-    for seed in seeds:
-        clean = _point("clean", 0.0, seed, train(net, data, settings, None, seed))
-        res.points.append(clean)
-        done += 1
-        if on_run:
-            on_run(clean, done, total)
-        for dt in dts:
-            for v in values:
-                pol = policies[(dt, v)]
-                rate = pol.get(dt).write_ber
-                pt = _point(dt.value, rate, seed, train(net, data, settings, pol, seed), f"{option}={v}")
-                res.points.append(pt)
-                done += 1
-                if on_run:
-                    on_run(pt, done, total)
-    return res
+            cases.append(_Case(dt.value, None, pol, f"{option}={v}"))
+    return _run_cases(res, net, data, settings, seeds, cases, on_run)
