@@ -64,7 +64,7 @@ def run_study(spec: StudySpec, out: str | pathlib.Path, backend: str = "local", 
     stats = run_tasks(tasks, store, backend, workers, on_done, stop_after, ray_address)
     rows = build_rows(points, store)
     recs = recommend(rows, spec.accuracy_drop_pp)
-    head = headline(rows, recs)
+    head = headline(rows, recs, spec.accuracy_drop_pp)
     files = write_outputs(out, rows, head, recs, spec.model_dump(mode="json"),
                           {"tasks": stats.total, "skipped": stats.skipped, "computed": stats.computed,
                            "backend": backend})

@@ -50,3 +50,26 @@ def test_rows_without_accuracy_rank_by_energy():
     mark_front(rows)
     assert [r["pareto"] for r in rows] == [False, True]
     assert recommend(rows, 1.0)["n"]["label"] == "p1"
+
+
+def _hrow(label, family, energy, acc, saving, placement):
+    return {"network": "n", "label": label, "family": family, "scenario": "iso-area", "total_energy_j": energy,
+            "accuracy_pct": acc, "accuracy_drop_pp": 95.0 - acc, "energy_vs_sram": 2.0 / energy,
+            "scratchpad_energy_vs_sram": 1.0, "latency_s": 1.0, "write_saving_vs_mram": saving,
+            "placement": placement}
+
+
+def test_relaxed_write_counts_only_all_mram_points_within_the_bound():
+    from archsim.study.analysis import headline
+
+    mram = {d: "sttmram@1.0V,7ns" for d in ("activation", "weight", "error")}
+    rows = [_hrow("sram", "sram", 2.0, 95.0, None, {d: "sram" for d in mram}),
+            _hrow("mram/iso-area", "mram", 2.1, 95.0, 1.0, mram),
+            _hrow("a", "het", 1.9, 94.5, 1.5, mram),                              # within 1 pp
+            _hrow("b", "het", 1.8, 90.0, 2.5, mram),                              # larger saving, 5 pp drop
+            _hrow("c", "het", 1.7, 95.0, 3.0, {**mram, "activation": "sram"})]    # saving partly from SRAM
+    recs = {"n": rows[2]}
+    h = headline(rows, recs, 1.0)[0]
+    assert h["relaxed_write"]["label"] == "a" and h["relaxed_write"]["write_saving_vs_mram"] == 1.5
+    assert headline(rows, recs, 10.0)[0]["relaxed_write"]["label"] == "b"
+    assert headline(rows[:2], {"n": rows[0]}, 1.0)[0]["relaxed_write"] is None
