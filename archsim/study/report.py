@@ -161,7 +161,7 @@ def plot(out: pathlib.Path, rows: list[dict], head: list[dict], recs: dict) -> l
             vals = [r.get(f"energy.{c}", 0.0) for r in bars]
             ax.bar(range(len(bars)), vals, bottom=bottom, color=f"C{i}", label=c if net == nets[0] else None)
             bottom = [b + v for b, v in zip(bottom, vals)]
-        ax.set_xticks(range(len(bars)), labels, fontsize=6)
+        ax.set_xticks(range(len(bars)), labels, fontsize=6, rotation=45, ha="right", rotation_mode="anchor")
         ax.set_title(net, fontsize=9)
         ax.set_ylabel("energy per training step (J)" if net == nets[0] else "")
     fig.legend(loc="upper center", ncol=len(comps), fontsize=7)
