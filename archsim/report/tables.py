@@ -9,11 +9,18 @@ from archsim.datatypes import DataType
 from archsim.engine.simulator import ENERGY_COMPONENTS
 
 
-def _si(x: float, unit: str = "") -> str:
+def _si(x: float, unit: str = "", digits: int = 3) -> str:
+    """``x`` with an SI prefix: k/M/G/T above 1000; with a unit also m/u/n/p below 1 (counts print as integers)."""
     for div, p in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(x) >= div:
             return f"{x / div:.2f}{p}{unit}"
-    return f"{x:.0f}{unit}" if abs(x) >= 1 or x == 0 else f"{x:.3g}{unit}"
+    if abs(x) >= 1 or x == 0:
+        return f"{x:.0f}{unit}" if float(x).is_integer() else f"{x:.{digits}g}{unit}"
+    if unit:
+        for div, p in ((1e-3, "m"), (1e-6, "u"), (1e-9, "n"), (1e-12, "p")):
+            if abs(x) >= div:
+                return f"{x / div:.{digits}g}{p}{unit}"
+    return f"{x:.{digits}g}{unit}"
 
 
 def _uj(pj: float) -> str:
@@ -50,8 +57,8 @@ def totals_panel(report) -> Panel:
         f"cycles {T['cycles']:.4g}  ({T['seconds'] * 1e3:.3f} ms)   compute {T['compute_cycles']:.4g}   "
         f"stall {T['stall_cycles']:.4g}   MACs {_si(T['macs'])}",
         f"DRAM read {_si(T['dram_read_bytes'], 'B')}   write {_si(T['dram_write_bytes'], 'B')}",
-        "energy " + "   ".join(f"{k} {_si(e[k] * 1e-12, 'J')} ({100 * e[k] / e['total']:.1f}%)"
-                               for k in ENERGY_COMPONENTS) + f"   total {_si(e['total'] * 1e-12, 'J')}",
+        "energy " + "   ".join(f"{k} {_si(e[k] * 1e-12, 'J', 4)} ({100 * e[k] / e['total']:.1f}%)"
+                               for k in ENERGY_COMPONENTS) + f"   total {_si(e['total'] * 1e-12, 'J', 4)}",
         "scratchpad " + "   ".join(
             f"{k}: {p['technology']} {p['capacity_kib'] / 1024:g} MiB x{p['n_banks']} ({p['area_mm2']:.2f} mm2)"
             for k, p in report.partitions.items()),
