@@ -152,7 +152,8 @@ class BitStream:
                 self._last += 1 + int(math.floor(math.log(u) / self._log_q))
                 parts.append(np.array([self._last], dtype=object if self._last >= 1 << 62 else np.int64))
                 continue
-            k = max(SMALL, int((end - self._last) * self.p * 1.25) + 16)
+            # at most DENSE_CHUNK uniforms at a time (bounds the temporaries at high rates over large ranges)
+            k = min(DENSE_CHUNK, max(SMALL, int((end - self._last) * self.p * 1.25) + 16))
             gaps = np.floor(np.log(np.maximum(uniforms(k, self.gen), 1e-300)) / self._log_q).astype(np.int64)
             new = self._last + np.cumsum(gaps + 1)
             self._last = int(new[-1])
