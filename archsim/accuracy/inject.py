@@ -95,6 +95,13 @@ def sample_bits(total: int, p: float, gen: torch.Generator) -> torch.Tensor:
     return r
 
 
+def _next_positions(last: int, k: int, log_q: float, gen: torch.Generator) -> np.ndarray:
+    """The ``k`` failing positions after ``last`` of a Bernoulli process with ``log_q = log(1 - p)``: geometric gaps
+    ``floor(log U / log(1 - p))`` from ``k`` uniforms of ``gen``."""
+    gaps = np.floor(np.log(np.maximum(uniforms(k, gen), 1e-300)) / log_q).astype(np.int64)
+    return last + np.cumsum(gaps + 1)
+
+
 def geometric_positions(total: int, p: float, gen: torch.Generator) -> np.ndarray:
     """Sorted positions in ``[0, total)`` of a Bernoulli(p) process, by geometric gaps ``floor(log U / log(1-p))``
     drawn in vectorised batches of at most ``DENSE_CHUNK`` (a loop over batches, never over bits)."""
@@ -102,8 +109,7 @@ def geometric_positions(total: int, p: float, gen: torch.Generator) -> np.ndarra
     parts, last = [], -1
     while True:
         k = min(DENSE_CHUNK, max(SMALL, int((total - last) * p * 1.1) + 64))
-        gaps = np.floor(np.log(np.maximum(uniforms(k, gen), 1e-300)) / log_q).astype(np.int64)
-        pos = last + np.cumsum(gaps + 1)
+        pos = _next_positions(last, k, log_q, gen)
         inside = int(np.searchsorted(pos, total))
         parts.append(pos[:inside])
         if inside < k:
@@ -154,8 +160,7 @@ class BitStream:
                 continue
             # at most DENSE_CHUNK uniforms at a time (bounds the temporaries at high rates over large ranges)
             k = min(DENSE_CHUNK, max(SMALL, int((end - self._last) * self.p * 1.25) + 16))
-            gaps = np.floor(np.log(np.maximum(uniforms(k, self.gen), 1e-300)) / self._log_q).astype(np.int64)
-            new = self._last + np.cumsum(gaps + 1)
+            new = _next_positions(self._last, k, self._log_q, self.gen)
             self._last = int(new[-1])
             parts.append(new)
         self._buf = np.concatenate(parts) if len(parts) > 1 else parts[0]

@@ -72,13 +72,17 @@ def mark_front(rows: list[dict]) -> None:
         r["pareto"] = not dominated
 
 
+def within_bound(row: dict, bound_pp: float) -> bool:
+    """Whether ``row``'s accuracy drop is at most ``bound_pp`` (rows without accuracy results always are)."""
+    return math.isnan(row["accuracy_drop_pp"]) or row["accuracy_drop_pp"] <= bound_pp + 1e-9
+
+
 def recommend(rows: list[dict], bound_pp: float) -> dict[str, dict | None]:
     """Per network, the lowest-energy row whose accuracy drop is at most ``bound_pp`` (None if none qualifies;
     without accuracy results every row qualifies)."""
     out: dict[str, dict | None] = {}
     for net in dict.fromkeys(r["network"] for r in rows):
-        ok = [r for r in rows if r["network"] == net
-              and (math.isnan(r["accuracy_drop_pp"]) or r["accuracy_drop_pp"] <= bound_pp + 1e-9)]
+        ok = [r for r in rows if r["network"] == net and within_bound(r, bound_pp)]
         out[net] = min(ok, key=lambda r: (r["total_energy_j"], r["label"])) if ok else None
     return out
 
@@ -110,8 +114,7 @@ def headline(rows: list[dict], recs: dict[str, dict | None], bound_pp: float = 1
             h["max_het_write_saving_vs_mram"] = best_ws["write_saving_vs_mram"]
         h["relaxed_write"] = None
         relaxed = [r for r in het if r["write_saving_vs_mram"] is not None
-                   and all(v != "sram" for v in r["placement"].values())
-                   and (math.isnan(r["accuracy_drop_pp"]) or r["accuracy_drop_pp"] <= bound_pp + 1e-9)]
+                   and all(v != "sram" for v in r["placement"].values()) and within_bound(r, bound_pp)]
         if relaxed:
             r = max(relaxed, key=lambda r: (r["write_saving_vs_mram"], -r["total_energy_j"]))
             h["relaxed_write"] = {"label": r["label"], "write_saving_vs_mram": r["write_saving_vs_mram"],

@@ -68,11 +68,17 @@ def relaxed_write_table(head: list[dict], bound_pp: float) -> Table:
     for c in ("network", "configuration", "write saving x", "x SRAM", "acc %", "drop pp"):
         t.add_column(c, justify="left" if c in ("network", "configuration") else "right")
     for h in head:
-        rw = h.get("relaxed_write")
-        t.add_row(h["network"], *([rw["label"], _f(rw["write_saving_vs_mram"], "{:.2f}"), _f(rw["energy_ratio"]),
-                                   _f(rw["accuracy_pct"], "{:.1f}"), _f(rw["accuracy_drop_pp"], "{:+.2f}")]
-                                  if rw else ["none within bound", "-", "-", "-", "-"]))
+        t.add_row(h["network"], *_relaxed_cells(h.get("relaxed_write")))
     return t
+
+
+def _relaxed_cells(rw: dict | None, code: bool = False) -> list[str]:
+    """Configuration, write saving, x SRAM, accuracy and drop of a headline's ``relaxed_write`` (``code``: the label
+    in backticks, for markdown)."""
+    if rw is None:
+        return ["none within the bound"] + ["-"] * 4
+    return [f"`{rw['label']}`" if code else rw["label"], _f(rw["write_saving_vs_mram"], "{:.2f}"),
+            _f(rw["energy_ratio"]), _f(rw["accuracy_pct"], "{:.1f}"), _f(rw["accuracy_drop_pp"], "{:+.2f}")]
 
 
 def print_study(console: Console, rows: list[dict], head: list[dict], bound_pp: float) -> None:
@@ -104,12 +110,7 @@ def markdown(rows: list[dict], head: list[dict], bound_pp: float, front_rows: in
             f"nominal point, same scenario and ECC, with accuracy drop <= {bound_pp:g} pp):", "",
             "| network | configuration | write saving x | x SRAM (total) | acc % | drop pp |", "|---|---|---|---|---|---|"]
     for h in head:
-        rw = h.get("relaxed_write")
-        out.append("| " + " | ".join([h["network"]] + ([f"`{rw['label']}`", _f(rw["write_saving_vs_mram"], "{:.2f}"),
-                                                          _f(rw["energy_ratio"], "{:.3f}"),
-                                                          _f(rw["accuracy_pct"], "{:.1f}"),
-                                                          _f(rw["accuracy_drop_pp"], "{:+.2f}")]
-                                                         if rw else ["none within the bound"] + ["-"] * 4)) + " |")
+        out.append("| " + " | ".join([h["network"], *_relaxed_cells(h.get("relaxed_write"), code=True)]) + " |")
     for h in head:
         net = h["network"]
         front = sorted((r for r in rows if r["network"] == net and r["pareto"]), key=lambda r: r["total_energy_j"])
