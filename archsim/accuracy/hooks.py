@@ -29,9 +29,12 @@ import torch
 
 from archsim.datatypes import ALL_DATATYPES, DataType
 
+from .flat import FlatBlock
 from .formats import Codec, codec
-from .inject import NO_BITS, BitStream, directional_fail, flip_bits_, split_ranges, uniforms, words_at
+from .inject import (NO_BITS, BitStream, directional_fail, directional_fail32, flip_bits_, split_ranges, words_at,
+                     words_view, xor_bits32_)
 from .policy import DataTypeErrors, ErrorPolicy
+from .uniforms import UniformSource
 
 _ACT, _WGT, _ERR = DataType.ACTIVATION, DataType.WEIGHT, DataType.ERROR
 _WG, _OPT = DataType.WEIGHT_GRADIENT, DataType.OPTIMIZER_STATE
@@ -64,6 +67,16 @@ def _same(x):
     return x
 
 
+def _bind_grads(params: list, views: list) -> None:
+    for p, v in zip(params, views):
+        p.grad = v
+
+
+def _bind_state(state: dict, keys: list, views: list) -> None:
+    for (p, k), v in zip(keys, views):
+        state[p][k] = v
+
+
 class _Ranges:
     """Several tensors of one data type as one concatenated range of stored bits (the optimizer step's weights,
     gradients or state buffers): one draw from the data type's :class:`BitStream` covers all of them, and only the
@@ -73,8 +86,9 @@ class _Ranges:
     #: (numels, bits) -> (words, first bit of each tensor); one entry per model and format
     _layouts: dict[tuple, tuple[int, np.ndarray]] = {}
 
-    def __init__(self, tensors: list[torch.Tensor], bits: int):
+    def __init__(self, tensors: list[torch.Tensor], bits: int, block: FlatBlock | None = None):
         self.tensors = tensors
+        self.block = block  # the tensors are this block's views (fp32): flips go to its words in one call
         self.numels = tuple(t.numel() for t in tensors)
         hit = self._layouts.get((self.numels, bits))
         if hit is None:
@@ -105,16 +119,21 @@ class Injector:
         self.models: dict[DataType, DataTypeErrors] = {dt: policy.get(dt) for dt in ALL_DATATYPES}
         self.codecs: dict[DataType, Codec] = {dt: codec(m.format, m.int8_scale) for dt, m in self.models.items()}
         self.gens = {dt: torch.Generator().manual_seed(_seed(seed, i)) for i, dt in enumerate(ALL_DATATYPES)}
+        # every uniform of a data type comes from its generator in stream order, drawn in blocks
+        self.src = {dt: UniformSource(g) for dt, g in self.gens.items()}
         self.stats: dict[DataType, FlipStats] = {dt: FlipStats() for dt in ALL_DATATYPES}
         # one Bernoulli stream per data type and access kind, over all the bits that data type reads / writes;
         # None where that access has no errors
-        self._rs = {dt: BitStream(m.read_ber, self.gens[dt]) if m.reads else None for dt, m in self.models.items()}
+        self._rs = {dt: BitStream(m.read_ber, self.src[dt]) if m.reads else None for dt, m in self.models.items()}
         self._ws = {dt: BitStream(m.write_ber if m.write_model == "symmetric"
-                                  else max(m.write_ber_0to1, m.write_ber_1to0), self.gens[dt]) if m.writes else None
+                                  else max(m.write_ber_0to1, m.write_ber_1to0), self.src[dt]) if m.writes else None
                     for dt, m in self.models.items()}
         self._sym = {dt: m.write_model == "symmetric" for dt, m in self.models.items()}
         self._emulate = {dt: m.emulate_storage and m.format != "fp32" for dt, m in self.models.items()}
-        self._draw = {dt: functools.partial(uniforms, gen=g) for dt, g in self.gens.items()}
+        self._draw = {dt: src.take for dt, src in self.src.items()}
+        # fp32 data types with errors keep their optimizer-step tensors in one FlatBlock each (see step)
+        self._flat = {dt: m.format == "fp32" and (m.reads or m.writes) for dt, m in self.models.items()}
+        self._blocks: dict[DataType, FlatBlock] = {}
         self._previous = policy.fresh_old_contents == "previous"
         self._on = {dt: m.active for dt, m in self.models.items()}
         # (data type, buffer key) -> (layout, candidate positions of the buffer's next write, their stored words)
@@ -181,7 +200,8 @@ class Injector:
             return cand, NO_BITS
         c = self.codecs[dt]
         if self.policy.fresh_old_contents == "random":
-            old = torch.randint(0, 1 << c.bits, (cand.size,), generator=self.gens[dt], dtype=torch.int64).numpy()
+            old = torch.randint(0, 1 << c.bits, (cand.size,), generator=self.src[dt].generator(),
+                                dtype=torch.int64).numpy()
         else:  # "zeros", and the first write of a "previous" buffer (buffers start cleared)
             old = np.zeros(cand.size, dtype=np.int64)
         return cand, old
@@ -203,32 +223,35 @@ class Injector:
             self.stats[dt].write_flips += pos.size
             return self._flip(dt, new if inplace else new.detach(), pos, inplace)
         cand, old = self._old_words(dt, key, n, bits)
-        y = self._resolve(dt, cand, old, new, inplace) if cand.size else new
+        y, u = self._resolve(dt, cand, old, new, inplace) if cand.size else (new, None)
         if self._previous:  # draw the next write's candidates now, keep the words they will overwrite
             nxt = ws.positions(bits)
             if nxt.size:
                 c = self.codecs[dt]
-                self._prev[(dt, key)] = (n, nxt, words_at(y, nxt // c.bits, c, c.context(y)))
+                self._prev[(dt, key)] = (n, nxt, words_at(y, nxt // c.bits, c, c.context(y), u))
             else:
                 self._prev[(dt, key)] = (n, NO_BITS, NO_BITS)
         return y
 
     def _resolve(self, dt: DataType, cand: np.ndarray, old_words: np.ndarray, new: torch.Tensor,
-                 inplace: bool) -> torch.Tensor:
-        """``new`` after a directional write over ``old_words`` at candidate positions ``cand``."""
-        if not cand.size:
-            return new
+                 inplace: bool) -> tuple[torch.Tensor, np.ndarray | None]:
+        """``new`` after a directional write over ``old_words`` at candidate positions ``cand``, and the words view
+        of the result (:func:`~archsim.accuracy.inject.words_view`; None where there is none)."""
         c, m, st = self.codecs[dt], self.models[dt], self.stats[dt]
         ctx = c.context(new)
+        u = words_view(new)
         fail, n01, n10 = directional_fail(new, cand, old_words, c, ctx, m.write_ber_0to1, m.write_ber_1to0,
-                                          self._draw[dt])
+                                          self._draw[dt], u)
         if not fail.size:
-            return new
+            return new, u
         st.write_flips += n01 + n10
         st.write_flips_0to1 += n01
         st.write_flips_1to0 += n10
-        y = new if inplace else new.detach().clone(memory_format=torch.contiguous_format)
-        return flip_bits_(y, fail, c, ctx)
+        if inplace:
+            return flip_bits_(new, fail, c, ctx, u), u
+        y = new.detach().clone(memory_format=torch.contiguous_format)
+        u = words_view(y)
+        return flip_bits_(y, fail, c, ctx, u), u
 
     # -- several tensors at once (the optimizer step) ---------------------------------------------------------
     def _round_trip_(self, dt: DataType, tensors: list[torch.Tensor]) -> None:
@@ -245,8 +268,35 @@ class Injector:
         self.stats[dt].words_read += r.words
         pos = rs.positions(r.bits)
         self.stats[dt].read_flips += pos.size
+        self._flip_range_(dt, r, pos)
+
+    def _flip_range_(self, dt: DataType, r: _Ranges, pos: np.ndarray) -> None:
+        """Flip the bits at concatenated positions ``pos`` of ``r``'s tensors, in place."""
+        if r.block is not None:
+            if pos.size:
+                xor_bits32_(r.block.words, pos, r.block.locate(pos >> 5))
+            return
         for i, _, local in r.split(pos):
             self._flip(dt, r.tensors[i], local, inplace=True)
+
+    def _resolve_range_(self, dt: DataType, r: _Ranges, cand: np.ndarray, old: np.ndarray) -> None:
+        """A directional write over ``old`` at concatenated candidates ``cand`` of ``r``'s (written) tensors: what
+        :meth:`_resolve` does per tensor, in one call where the tensors are a block's views."""
+        if r.block is None:
+            for i, sl, local in r.split(cand):
+                self._resolve(dt, local, old[sl], r.tensors[i], inplace=True)
+            return
+        if not cand.size:
+            return
+        b, m, st = r.block, self.models[dt], self.stats[dt]
+        word, first = b.segments(cand >> 5)
+        keep, n01, n10 = directional_fail32(b.words[word], cand, old, m.write_ber_0to1, m.write_ber_1to0,
+                                            self._draw[dt], first)
+        if n01 + n10:
+            st.write_flips += n01 + n10
+            st.write_flips_0to1 += n01
+            st.write_flips_1to0 += n10
+            xor_bits32_(b.words, cand[keep], word[keep])
 
     def _write_all_(self, dt: DataType, key, r: _Ranges) -> None:
         """A fresh write of every tensor of ``r`` (in place), as one buffer ``key`` (its old contents: see
@@ -260,8 +310,7 @@ class Injector:
             self._flip_all_(dt, r)
             return
         cand, old = self._old_words(dt, key, r.numels, r.bits)
-        for i, sl, local in r.split(cand):
-            self._resolve(dt, local, old[sl], r.tensors[i], inplace=True)
+        self._resolve_range_(dt, r, cand, old)
         if self._previous:
             nxt = ws.positions(r.bits)
             self._prev[(dt, key)] = (r.numels, nxt, self._words_all(dt, r, nxt))
@@ -270,13 +319,14 @@ class Injector:
         """Symmetric write errors of every tensor of ``r``, in place."""
         pos = self._ws[dt].positions(r.bits)
         self.stats[dt].write_flips += pos.size
-        for i, _, local in r.split(pos):
-            self._flip(dt, r.tensors[i], local, inplace=True)
+        self._flip_range_(dt, r, pos)
 
     def _words_all(self, dt: DataType, r: _Ranges, pos: np.ndarray) -> np.ndarray:
         """Stored words at concatenated positions ``pos`` of ``r``'s tensors (one per position)."""
         if not pos.size:
             return NO_BITS
+        if r.block is not None:
+            return r.block.words[r.block.locate(pos >> 5)].astype(np.int64)
         c = self.codecs[dt]
         out = np.empty(pos.size, dtype=np.int64)
         for i, sl, local in r.split(pos):
@@ -303,8 +353,7 @@ class Injector:
             return
         cand, old = pre
         with torch.no_grad():
-            for i, sl, local in r.split(cand):
-                self._resolve(dt, local, old[sl], r.tensors[i], inplace=True)
+            self._resolve_range_(dt, r, cand, old)
 
     # -- activations -----------------------------------------------------------------------------------------
     def _pack(self, t: torch.Tensor):
@@ -389,27 +438,57 @@ class Injector:
             self._fresh = [p for p in params if not state.get(p)]
         return self._keys, self._fresh
 
+    def _block(self, dt: DataType, tensors: list[torch.Tensor], bind) -> FlatBlock | None:
+        """The :class:`FlatBlock` whose views ``tensors`` are, made (or refilled) and bound with ``bind(views)``
+        where they are not (None where the data type has no fp32 errors or the tensors cannot live in one)."""
+        if not self._flat[dt] or not tensors:
+            return None
+        b = self._blocks.get(dt)
+        if b is not None and b.holds(tensors):
+            return b
+        if not FlatBlock.fits(tensors):
+            return None
+        if b is not None and b.same_layout(tensors):
+            b.load(tensors)
+        else:
+            b = self._blocks[dt] = FlatBlock(tensors)
+        bind(b.views)
+        return b
+
+    def _bind_weights(self, params: list, views: list) -> None:
+        for p, v in zip(params, views):
+            p.data = v
+        self._param_ptrs = {p.data_ptr() for p in (self._model.parameters() if self._model is not None else ())}
+        self._param_ptrs.update(v.data_ptr() for v in views)
+
     def step(self, optimizer: torch.optim.Optimizer, names: dict[int, str] | None = None) -> None:
         """``optimizer.step()`` with the weight gradients, optimizer state and weights going through storage.
 
         Each data type's tensors are handled as one concatenated range of bits (:class:`_Ranges`): per data type
-        one draw, and work only in the tensors that a failing bit falls in."""
+        one draw, and work only in the tensors that a failing bit falls in. fp32 tensors of a data type with errors
+        are moved into one :class:`FlatBlock` per data type (weights and state once, gradients copied each step):
+        then a data type's flips are one numpy call on the block, whichever tensors they fall in."""
         params = [p for grp in optimizer.param_groups for p in grp["params"] if p.grad is not None]
         if self._on[_WG]:
             for p in params:  # gradients do not require grad: no autograd bookkeeping here
                 if not p.grad.is_contiguous():
                     p.grad = p.grad.contiguous()
-            g = _Ranges([p.grad for p in params], self.codecs[_WG].bits)
+            grads = [p.grad for p in params]
+            gb = self._block(_WG, grads, functools.partial(_bind_grads, params))
+            g = _Ranges(gb.views if gb else grads, self.codecs[_WG].bits, gb)
             self._write_all_(_WG, "grad", g)
             self._read_all_(_WG, g)
         if self._on[_OPT]:
             state = optimizer.state
             keys, fresh = self._state_keys(optimizer, params)
-            s = _Ranges([state[p][k] for p, k in keys], self.codecs[_OPT].bits)
+            sb = self._block(_OPT, [state[p][k] for p, k in keys], functools.partial(_bind_state, state, keys))
+            s = _Ranges([state[p][k] for p, k in keys], self.codecs[_OPT].bits, sb)
             pre_s = self._before_update(_OPT, s)
             self._read_all_(_OPT, s)  # optimizer buffers do not require grad
         if self._on[_WGT]:
-            w = _Ranges(params, self.codecs[_WGT].bits)  # updated in place under no_grad, like the optimizer
+            # updated in place under no_grad, like the optimizer
+            w = _Ranges(params, self.codecs[_WGT].bits,
+                        self._block(_WGT, params, functools.partial(self._bind_weights, params)))
             pre_w = self._before_update(_WGT, w)
         optimizer.step()
         if self._on[_WGT]:

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from .formats import Codec
+from .uniforms import UniformSource, source_of
 
 #: above this rate, draw dense Bernoulli vectors (one uniform per bit). Below it geometric gaps cost one uniform per
 #: *failing* bit: measured here on 4 Mbit at p = 0.08, 4.9 ms for the gaps vs 32 ms for the dense vector (6.5x); the
@@ -53,8 +54,19 @@ NO_BITS.flags.writeable = False
 SMALL = 64
 #: below this rate a :class:`BitStream` draws gaps one by one as Python integers (a gap may exceed int64)
 TINY = 1e-12
-#: up to this many flipped bits in a tensor, fp32 / bf16 words are flipped one by one in Python (:func:`flip_bits_`)
+#: up to this many flipped bits in a tensor, bf16 words are flipped one by one in Python (:func:`flip_bits_`); a
+#: directional write over at most this many candidates draws its thinning uniforms whether or not a candidate
+#: switches (:func:`directional_fail`), above it only if one does
 FEW = 16
+#: up to this many flipped bits, fp32 words are XORed one by one in Python; above, one ``np.bitwise_xor.at``
+#: (measured here: 0.6 us for 1 bit, 1.3 us for 3 and 5 us for 8 in the loop, 4-5 us for 1-50 bits with
+#: ``at``)
+LOOP32 = 6
+#: up to this many, one ``np.bitwise_xor.at`` call (fewer numpy calls than splitting off the shared words)
+SHORT32 = 64
+#: the 32 one-bit masks of a 32-bit word
+BIT32 = np.left_shift(np.uint32(1), np.arange(32, dtype=np.uint32))
+BIT32.flags.writeable = False
 
 
 def popcount(w: torch.Tensor) -> torch.Tensor:
@@ -65,8 +77,11 @@ def popcount(w: torch.Tensor) -> torch.Tensor:
     return ((w * 0x01010101) & 0xFFFFFFFF) >> 24
 
 
-def uniforms(k: int, gen: torch.Generator) -> np.ndarray:
-    """``k`` float64 uniforms in [0, 1) from ``gen``."""
+def uniforms(k: int, gen: torch.Generator | UniformSource) -> np.ndarray:
+    """``k`` float64 uniforms in [0, 1) from ``gen`` (the same numbers whether ``gen`` is a generator or a
+    :class:`~archsim.accuracy.uniforms.UniformSource` of it)."""
+    if isinstance(gen, UniformSource):
+        return gen.take(k)
     return torch.rand(k, generator=gen, dtype=torch.float64).numpy()
 
 
@@ -95,11 +110,14 @@ def sample_bits(total: int, p: float, gen: torch.Generator) -> torch.Tensor:
     return r
 
 
-def _next_positions(last: int, k: int, log_q: float, gen: torch.Generator) -> np.ndarray:
+def _next_positions(last: int, k: int, log_q: float, gen: torch.Generator | UniformSource) -> np.ndarray:
     """The ``k`` failing positions after ``last`` of a Bernoulli process with ``log_q = log(1 - p)``: geometric gaps
-    ``floor(log U / log(1 - p))`` from ``k`` uniforms of ``gen``."""
-    gaps = np.floor(np.log(np.maximum(uniforms(k, gen), 1e-300)) / log_q).astype(np.int64)
-    return last + np.cumsum(gaps + 1)
+    ``floor(log U / log(1 - p))`` from ``k`` uniforms of ``gen`` (the quotient is >= 0, so the integer conversion
+    is the floor)."""
+    log_u = gen.take_log(k) if isinstance(gen, UniformSource) else np.log(np.maximum(uniforms(k, gen), 1e-300))
+    gaps = (log_u / log_q).astype(np.int64)
+    gaps += 1
+    return np.cumsum(gaps, out=gaps) + last
 
 
 def geometric_positions(total: int, p: float, gen: torch.Generator) -> np.ndarray:
@@ -130,11 +148,11 @@ class BitStream:
     dense Bernoulli vector instead (:func:`sample_bits`).
     """
 
-    def __init__(self, p: float, gen: torch.Generator):
+    def __init__(self, p: float, gen: torch.Generator | UniformSource):
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"bit error rate must be in [0, 1], got {p}")
         self.p = float(p)
-        self.gen = gen
+        self.src = source_of(gen)  # streams of one data type share the source of its generator
         self.dense = self.p > DENSE_FRACTION
         self._log_q = math.log1p(-self.p) if 0.0 < self.p < 1.0 else 0.0
         self._at = 0                    # bits taken so far
@@ -154,13 +172,13 @@ class BitStream:
         parts = [self._buf[self._i:]]
         while self._last < end:
             if self.p < TINY:  # one gap as a Python integer (no int64 bound)
-                u = max(float(uniforms(1, self.gen)[0]), 1e-300)
+                u = max(float(self.src.take(1)[0]), 1e-300)
                 self._last += 1 + int(math.floor(math.log(u) / self._log_q))
                 parts.append(np.array([self._last], dtype=object if self._last >= 1 << 62 else np.int64))
                 continue
             # at most DENSE_CHUNK uniforms at a time (bounds the temporaries at high rates over large ranges)
             k = min(DENSE_CHUNK, max(SMALL, int((end - self._last) * self.p * 1.25) + 16))
-            new = _next_positions(self._last, k, self._log_q, self.gen)
+            new = _next_positions(self._last, k, self._log_q, self.src)
             self._last = int(new[-1])
             parts.append(new)
         self._buf = np.concatenate(parts) if len(parts) > 1 else parts[0]
@@ -171,18 +189,19 @@ class BitStream:
         if n <= 0 or self.p <= 0.0:
             return NO_BITS
         if self.dense or self.p >= 1.0:
-            return sample_bits(n, self.p, self.gen).numpy()
+            return sample_bits(n, self.p, self.src.generator()).numpy()
         start, end = self._at, self._at + n
         self._at = end
         if self._next >= end:  # the fast path: no flip in these bits
             return NO_BITS
         if self._last < end:
             self._refill(end)
-        j = self._i + int(np.searchsorted(self._buf[self._i:], end))
-        out = (self._buf[self._i:j] - start).astype(np.int64)
+        buf, i = self._buf, self._i
+        j = i + int(buf[i:].searchsorted(end))
+        out = buf[i:j] - start
         self._i = j
-        self._next = self._peek()
-        return out
+        self._next = int(buf[j])
+        return out if out.dtype == np.int64 else out.astype(np.int64)
 
     def take(self, n: int) -> torch.Tensor:
         """:meth:`positions` as a torch tensor."""
@@ -223,11 +242,14 @@ def words_view(x: torch.Tensor) -> np.ndarray | None:
     return None
 
 
-def words_at(x: torch.Tensor, index: np.ndarray, codec: Codec, ctx: float | None = None) -> np.ndarray:
-    """Stored words (int64 numpy) of the flat elements ``index`` of ``x``."""
+def words_at(x: torch.Tensor, index: np.ndarray, codec: Codec, ctx: float | None = None,
+             u: np.ndarray | None = None) -> np.ndarray:
+    """Stored words (int64 numpy) of the flat elements ``index`` of ``x`` (``u``: ``words_view(x)`` if the caller
+    has it)."""
     if index.size == 0:
         return NO_BITS
-    u = words_view(x)
+    if u is None:
+        u = words_view(x)
     if u is not None:
         return codec.encode_bits(u[index], ctx)
     return codec.encode(x.detach().reshape(-1)[torch.from_numpy(index)], ctx).numpy()
@@ -248,6 +270,69 @@ def flip_words_(x: torch.Tensor, index: np.ndarray, mask: np.ndarray, codec: Cod
     return x
 
 
+def xor_bits32_(u: np.ndarray, pos: np.ndarray, word: np.ndarray | None = None) -> None:
+    """Flip, in place, the bits at sorted distinct flat positions ``pos`` (``word * 32 + bit``) of the uint32 words
+    ``u``; ``word``: the index in ``u`` of each position's word where it is not ``pos >> 5`` (a padded block; it
+    must keep the order of ``pos``).
+
+    Few bits: a Python loop. More: positions of one word are adjacent (sorted), so the first bit of each word is
+    XORed by one fancy-indexed ``^=`` (about 5 ns a bit) and only the further bits of words that hold several go
+    through the unbuffered ``np.bitwise_xor.at`` (about 50 ns a bit)."""
+    if word is None and pos.size <= LOOP32:
+        for p in pos.tolist():
+            u[p >> 5] ^= BIT32[p & 31]
+        return
+    if not pos.size:
+        return
+    w = pos >> 5 if word is None else word
+    m = BIT32[pos & 31]
+    if pos.size <= SHORT32:
+        np.bitwise_xor.at(u, w, m)
+        return
+    more = w[1:] == w[:-1]  # position i + 1 shares its word with position i
+    n_more = int(np.count_nonzero(more))
+    if not n_more:
+        u[w] ^= m
+        return
+    if 4 * n_more > pos.size:  # dense: most words hold several flips
+        np.bitwise_xor.at(u, w, m)
+        return
+    first = np.concatenate(([True], ~more))
+    u[w[first]] ^= m[first]
+    np.bitwise_xor.at(u, w[1:][more], m[1:][more])
+
+
+def directional_fail32(new_words: np.ndarray, pos: np.ndarray, old: np.ndarray, p01: float, p10: float, draw,
+                       first: np.ndarray | None = None) -> tuple[np.ndarray, int, int]:
+    """:func:`directional_keep` on 32-bit words, for candidates of one or several tensors at once.
+
+    ``new_words`` / ``old``: each candidate's word after / before the write; ``pos``: its flat bit position (only
+    ``pos & 31`` is used); ``first``: where each tensor's candidates begin (None: one tensor). With unequal
+    rates, each tensor's candidates draw one thinning uniform each, in order -- always when the tensor has at most
+    ``FEW`` candidates, otherwise only if one of them switches -- so one call over several tensors consumes the
+    random stream exactly as one call per tensor does. Returns (keep mask, #0->1, #1->0)."""
+    bit = pos & 31
+    nb = (new_words >> bit) & 1
+    keep = nb != ((old >> bit) & 1)
+    k = keep.size
+    if p01 != p10 and k:
+        pm = max(p01, p10)
+        if first is None:
+            sel = slice(None) if k <= FEW or keep.any() else None
+        else:
+            size = np.diff(np.append(first, k))
+            seg = (size <= FEW) | np.logical_or.reduceat(keep, first)
+            sel = slice(None) if seg.all() else np.repeat(seg, size) if seg.any() else None
+        if sel is not None:
+            ratio = np.where(nb == 1, p01 / pm, p10 / pm)[sel]
+            if type(sel) is slice:
+                keep &= draw(k) < ratio
+            else:
+                keep[sel] &= draw(ratio.size) < ratio
+    n01 = int(np.count_nonzero(keep & (nb == 1)))
+    return keep, n01, int(np.count_nonzero(keep)) - n01
+
+
 def _bf16_word(u: int) -> int:
     """The bf16 word of one float32 bit pattern, as :meth:`Codec.encode_bits` computes it."""
     if (u & 0x7FFFFFFF) > 0x7F800000:
@@ -255,27 +340,30 @@ def _bf16_word(u: int) -> int:
     return ((u + 0x7FFF + ((u >> 16) & 1)) >> 16) & 0xFFFF
 
 
-def flip_bits_(x: torch.Tensor, pos: np.ndarray, codec: Codec, ctx: float | None = None) -> torch.Tensor:
-    """Flip the stored bits at sorted distinct flat bit positions ``pos`` of contiguous ``x``, in place.
+def flip_bits_(x: torch.Tensor, pos: np.ndarray, codec: Codec, ctx: float | None = None,
+               u: np.ndarray | None = None) -> torch.Tensor:
+    """Flip the stored bits at sorted distinct flat bit positions ``pos`` of contiguous ``x``, in place (``u``:
+    ``words_view(x)`` if the caller has it).
 
-    At most ``FEW`` positions in fp32 or bf16 take a scalar path (a Python loop over the flipped bits, never over
-    the tensor): one XOR per word, about ten times faster than the handful of numpy calls of :func:`flip_words_`.
+    fp32 words are XORed in place (:func:`xor_bits32_`); at most ``FEW`` positions in bf16 take a scalar path (a
+    Python loop over the flipped bits, never over the tensor), faster than the numpy calls of :func:`flip_words_`.
     """
     if not pos.size:
         return x
-    u = words_view(x) if pos.size <= FEW and codec.name in ("fp32", "bf16") else None
-    if u is None:
+    if codec.name == "fp32":
+        if u is None:
+            u = words_view(x)
+        if u is not None:
+            xor_bits32_(u, pos)
+            return x
+    if pos.size > FEW or codec.name != "bf16" or (u is None and (u := words_view(x)) is None):
         return flip_words_(x, *group_bits(pos, codec.bits), codec, ctx)
     masks: dict[int, int] = {}
     for p in pos.tolist():
         w, b = divmod(p, codec.bits)
         masks[w] = masks.get(w, 0) | (1 << b)
-    if codec.name == "fp32":
-        for w, m in masks.items():
-            u[w] ^= m
-    else:
-        for w, m in masks.items():
-            u[w] = (_bf16_word(int(u[w])) ^ m) << 16
+    for w, m in masks.items():
+        u[w] = (_bf16_word(int(u[w])) ^ m) << 16
     return x
 
 
@@ -295,14 +383,19 @@ def directional_keep(bit: np.ndarray, old: np.ndarray, new: np.ndarray, p01: flo
 
 
 def directional_fail(x: torch.Tensor, cand: np.ndarray, old: np.ndarray, codec: Codec, ctx: float | None,
-                     p01: float, p10: float, draw) -> tuple[np.ndarray, int, int]:
+                     p01: float, p10: float, draw, u: np.ndarray | None = None) -> tuple[np.ndarray, int, int]:
     """The candidate positions ``cand`` (sorted flat bit positions of ``x``, holding the newly written values) at
     which a directional write over the words ``old`` (one per candidate) fails, with (#0->1, #1->0): the rule of
-    :func:`directional_keep`. At most ``FEW`` fp32 / bf16 candidates take a scalar loop over the candidates."""
-    u = words_view(x) if cand.size <= FEW and codec.name in ("fp32", "bf16") else None
-    if u is None:
+    :func:`directional_keep` (more than ``FEW`` fp32 candidates: :func:`directional_fail32`). At most ``FEW`` fp32 /
+    bf16 candidates take a scalar loop over the candidates. ``u``: ``words_view(x)`` if the caller has it."""
+    if u is None and codec.name in ("fp32", "bf16"):
+        u = words_view(x)
+    if cand.size > FEW and codec.name == "fp32" and u is not None:
+        keep, n01, n10 = directional_fail32(u[cand >> 5], cand, old, p01, p10, draw)
+        return cand[keep], n01, n10
+    if cand.size > FEW or u is None or codec.name not in ("fp32", "bf16"):
         word = cand // codec.bits
-        keep, n01, n10 = directional_keep(cand - word * codec.bits, old, words_at(x, word, codec, ctx), p01, p10,
+        keep, n01, n10 = directional_keep(cand - word * codec.bits, old, words_at(x, word, codec, ctx, u), p01, p10,
                                           draw)
         return cand[keep], n01, n10
     pm = max(p01, p10)

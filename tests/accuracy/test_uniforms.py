@@ -1,0 +1,35 @@
+"""UniformSource hands out exactly the stream of torch.rand on its generator, whatever the block size."""
+import numpy as np
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from archsim.accuracy.uniforms import UniformSource
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["take", "log", "randint"]), st.integers(0, 300)), min_size=1,
+                max_size=25),
+       st.sampled_from([1, 7, 64, 4096]), st.integers(0, 2**31))
+def test_source_equals_sequential_draws(ops, block, seed):
+    """Any sequence of take / take_log / other draws (randint through generator()) gives the numbers that calling
+    torch.rand / torch.randint on the generator one by one gives."""
+    src = UniformSource(torch.Generator().manual_seed(seed), block=block)
+    ref = torch.Generator().manual_seed(seed)
+    for op, k in ops:
+        if op == "randint":
+            got = torch.randint(0, 1 << 16, (k,), generator=src.generator())
+            assert torch.equal(got, torch.randint(0, 1 << 16, (k,), generator=ref))
+            continue
+        want = torch.rand(k, generator=ref, dtype=torch.float64).numpy()
+        if op == "take":
+            assert np.array_equal(src.take(k), want)
+        else:
+            assert np.array_equal(src.take_log(k), np.log(np.maximum(want, 1e-300)))
+    assert torch.equal(torch.rand(5, generator=src.generator()), torch.rand(5, generator=ref))
+
+
+def test_long_runs_bypass_the_block():
+    src, ref = UniformSource(torch.Generator().manual_seed(3), block=16), torch.Generator().manual_seed(3)
+    for k in (5, 100, 3, 16, 17, 40_000):
+        assert np.array_equal(src.take(k), torch.rand(k, generator=ref, dtype=torch.float64).numpy())
