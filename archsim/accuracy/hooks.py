@@ -32,7 +32,7 @@ from archsim.datatypes import ALL_DATATYPES, DataType
 from .flat import FlatBlock
 from .formats import Codec, codec
 from .inject import (NO_BITS, BitStream, directional_fail, directional_fail32, flip_bits_, split_ranges, words_at,
-                     words_view, xor_bits32_)
+                     private_copy, words_view, xor_bits32_)
 from .policy import DataTypeErrors, ErrorPolicy
 from .uniforms import UniformSource
 
@@ -173,8 +173,7 @@ class Injector:
     def _flip(self, dt: DataType, x: torch.Tensor, pos: np.ndarray, inplace: bool) -> torch.Tensor:
         """``x`` with the stored bits at flat positions ``pos`` flipped: ``x`` itself (contiguous) or a copy."""
         c = self.codecs[dt]
-        y = x if inplace else x.detach().clone(memory_format=torch.contiguous_format)
-        return flip_bits_(y, pos, c, c.context(x))
+        return flip_bits_(x if inplace else private_copy(x), pos, c, c.context(x))
 
     def read(self, dt: DataType, x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
         """``x`` as read back: each bit flipped with the read rate (``x`` itself when no bit flips)."""
@@ -188,7 +187,7 @@ class Injector:
         if not pos.size:
             return x
         st.read_flips += pos.size
-        return self._flip(dt, x if inplace else x.detach(), pos, inplace)
+        return self._flip(dt, x, pos, inplace)
 
     def _old_words(self, dt: DataType, key, layout, n_bits: int) -> tuple[np.ndarray, np.ndarray]:
         """Candidate positions of a fresh write of ``n_bits`` bits under ``key``, and the words they overwrite."""
@@ -249,7 +248,7 @@ class Injector:
         st.write_flips_1to0 += n10
         if inplace:
             return flip_bits_(new, fail, c, ctx, u), u
-        y = new.detach().clone(memory_format=torch.contiguous_format)
+        y = private_copy(new)
         u = words_view(y)
         return flip_bits_(y, fail, c, ctx, u), u
 

@@ -238,8 +238,15 @@ def words_view(x: torch.Tensor) -> np.ndarray | None:
     """The float32 bit patterns of contiguous CPU float32 ``x`` as a flat, writable uint32 numpy view of its memory
     (None for other tensors, which take the torch path). Writes through it bypass autograd, like ``.data``."""
     if x.dtype is torch.float32 and x.is_cpu and x.is_contiguous():
-        return x.detach().numpy().ravel().view(np.uint32)
+        return (x.detach() if x.requires_grad else x).numpy().ravel().view(np.uint32)
     return None
+
+
+def private_copy(x: torch.Tensor) -> torch.Tensor:
+    """A contiguous copy of ``x`` outside autograd."""
+    if x.requires_grad:
+        x = x.detach()
+    return x.clone() if x.is_contiguous() else x.clone(memory_format=torch.contiguous_format)
 
 
 def words_at(x: torch.Tensor, index: np.ndarray, codec: Codec, ctx: float | None = None,
