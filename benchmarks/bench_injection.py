@@ -21,6 +21,8 @@ import time
 import torch
 
 from archsim.accuracy.data import load_digits
+from archsim.config import load_config
+from archsim.config.scenarios import apply_memory
 from archsim.accuracy.hooks import Injector
 from archsim.accuracy.models import build_model
 from archsim.accuracy.policy import DataTypeErrors, ErrorPolicy
@@ -110,6 +112,10 @@ def main() -> None:
     ap.add_argument("--rates", type=float, nargs="+", default=[1e-6, 1e-4, 1e-2])
     ap.add_argument("--datatypes", nargs="+", default=[d.value for d in ALL_DATATYPES],
                     choices=[d.value for d in ALL_DATATYPES], help="data types that get errors (default: all)")
+    ap.add_argument("--points", nargs="*", default=["1.25/10", "1.1/10", "1.0/10", "1.1/7", "1.0/5"],
+                    help="STT-MRAM write points V/ns: every data type in STT-MRAM at that point, rates and formats "
+                         "from the bank models of the default config (as the study trains them)")
+    ap.add_argument("--only-points", action="store_true", help="skip the explicit-rate cases")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     data = load_digits()
@@ -123,7 +129,7 @@ def main() -> None:
           "**x clean** | clean ms (fresh run) | x fresh | bits flipped/step |")
     print("|---|---|---|---|---|---|---|---|")
     cases = [("machinery only (rates 1e-15: every hook runs, nothing flips)", 1e-15, "both", "directional")]
-    for model in ("directional", "symmetric"):
+    for model in () if args.only_points else ("directional", "symmetric"):
         for kind in ("write", "read", "both"):
             if kind == "read" and model == "symmetric":
                 continue  # reads have one model
@@ -133,8 +139,16 @@ def main() -> None:
     # data type chosen (directional writes with unequal directions: the thinning draw runs too)
     cases.append(("STT-MRAM operating point: write 6.6e-7 (0->1) / 6e-16 (1->0), read 7.5e-9", 6.6e-7, "mram",
                   "directional"))
+    for point in args.points:
+        v, t = (float(x) for x in point.split("/"))
+        cases.append((f"STT-MRAM at {v:g} V / {t:g} ns (bank models; config formats)", (v, t), "point",
+                      "directional"))
     for label, rate, kind, model in cases:
-        if kind == "mram":
+        if kind == "point":
+            cfg = apply_memory(load_config(), "sttmram", options={"write_voltage_v": rate[0], "write_pulse_ns": rate[1]})
+            pol = ErrorPolicy.from_config(cfg).only(dts)
+            rate = max(m.write_ber_0to1 for m in pol.datatypes.values())
+        elif kind == "mram":
             pol = ErrorPolicy(datatypes={d: DataTypeErrors(read_ber=7.5e-9, write_ber_0to1=6.6e-7,
                                                            write_ber_1to0=6e-16) for d in dts})
         elif kind == "both":
@@ -143,7 +157,7 @@ def main() -> None:
         else:
             pol = ErrorPolicy.uniform(dts, rate, kind, model)
         r = compare(net, data, pol, args.batch, args.steps, args.repeats)
-        print(f"| {label} | {rate:.0e} | {r['clean'] * 1e3:.2f} | {r['injected'] * 1e3:.2f} | **{r['x_clean']:.2f}** | "
+        print(f"| {label} | {rate:.1e} | {r['clean'] * 1e3:.2f} | {r['injected'] * 1e3:.2f} | **{r['x_clean']:.2f}** | "
               f"{r['fresh'] * 1e3:.2f} | {r['x_fresh']:.2f} | {r['flips']:.0f} |", flush=True)
 
 

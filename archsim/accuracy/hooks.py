@@ -31,8 +31,8 @@ from archsim.datatypes import ALL_DATATYPES, DataType
 
 from .flat import FlatBlock
 from .formats import Codec, codec
-from .inject import (NO_BITS, BitStream, directional_fail, directional_fail32, flip_bits_, split_ranges, words_at,
-                     private_copy, words_view, xor_bits32_)
+from .inject import (FEW, NO_BITS, BitStream, directional_fail, directional_keep_runs, flip_bits_, group_bits,
+                     private_copy, split_ranges, words_at, words_view, xor_bits32_)
 from .policy import DataTypeErrors, ErrorPolicy
 from .uniforms import UniformSource
 
@@ -131,8 +131,9 @@ class Injector:
         self._sym = {dt: m.write_model == "symmetric" for dt, m in self.models.items()}
         self._emulate = {dt: m.emulate_storage and m.format != "fp32" for dt, m in self.models.items()}
         self._draw = {dt: src.take for dt, src in self.src.items()}
-        # fp32 data types with errors keep their optimizer-step tensors in one FlatBlock each (see step)
-        self._flat = {dt: m.format == "fp32" and (m.reads or m.writes) for dt, m in self.models.items()}
+        # data types with errors, in a format without a per-tensor context (all but int8 with a max-abs scale),
+        # keep their optimizer-step tensors in one FlatBlock each (see step)
+        self._flat = {dt: not self.codecs[dt].has_context and (m.reads or m.writes) for dt, m in self.models.items()}
         self._blocks: dict[DataType, FlatBlock] = {}
         self._previous = policy.fresh_old_contents == "previous"
         self._on = {dt: m.active for dt, m in self.models.items()}
@@ -173,7 +174,10 @@ class Injector:
     def _flip(self, dt: DataType, x: torch.Tensor, pos: np.ndarray, inplace: bool) -> torch.Tensor:
         """``x`` with the stored bits at flat positions ``pos`` flipped: ``x`` itself (contiguous) or a copy."""
         c = self.codecs[dt]
-        return flip_bits_(x if inplace else private_copy(x), pos, c, c.context(x))
+        if inplace:
+            return flip_bits_(x, pos, c, c.context(x))
+        y, u = private_copy(x)
+        return flip_bits_(y, pos, c, c.context(x), u)
 
     def read(self, dt: DataType, x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
         """``x`` as read back: each bit flipped with the read rate (``x`` itself when no bit flips)."""
@@ -248,8 +252,7 @@ class Injector:
         st.write_flips_1to0 += n10
         if inplace:
             return flip_bits_(new, fail, c, ctx, u), u
-        y = private_copy(new)
-        u = words_view(y)
+        y, u = private_copy(new)
         return flip_bits_(y, fail, c, ctx, u), u
 
     # -- several tensors at once (the optimizer step) ---------------------------------------------------------
@@ -271,12 +274,23 @@ class Injector:
 
     def _flip_range_(self, dt: DataType, r: _Ranges, pos: np.ndarray) -> None:
         """Flip the bits at concatenated positions ``pos`` of ``r``'s tensors, in place."""
-        if r.block is not None:
-            if pos.size:
-                xor_bits32_(r.block.words, pos, r.block.locate(pos >> 5))
-            return
-        for i, _, local in r.split(pos):
-            self._flip(dt, r.tensors[i], local, inplace=True)
+        b = r.block
+        if b is None:
+            for i, _, local in r.split(pos):
+                self._flip(dt, r.tensors[i], local, inplace=True)
+        elif pos.size:
+            c = self.codecs[dt]
+            if c.bits == 32:
+                xor_bits32_(b.words, pos, b.locate(pos >> 5))
+            else:
+                self._xor_block_(c, b, *group_bits(pos, c.bits))
+
+    @staticmethod
+    def _xor_block_(c: Codec, b: FlatBlock, word: np.ndarray, mask: np.ndarray, mem: np.ndarray | None = None):
+        """XOR ``mask`` into the stored (``c``-encoded) words of concatenated elements ``word`` of block ``b``."""
+        mem = b.locate(word) if mem is None else mem
+        ctx = c.context(b.views[0])  # a block only holds formats without a per-tensor context
+        b.words[mem] = c.decode_bits(c.encode_bits(b.words[mem], ctx) ^ mask, ctx)
 
     def _resolve_range_(self, dt: DataType, r: _Ranges, cand: np.ndarray, old: np.ndarray) -> None:
         """A directional write over ``old`` at concatenated candidates ``cand`` of ``r``'s (written) tensors: what
@@ -287,15 +301,21 @@ class Injector:
             return
         if not cand.size:
             return
-        b, m, st = r.block, self.models[dt], self.stats[dt]
-        word, first = b.segments(cand >> 5)
-        keep, n01, n10 = directional_fail32(b.words[word], cand, old, m.write_ber_0to1, m.write_ber_1to0,
-                                            self._draw[dt], first)
+        b, c, m, st = r.block, self.codecs[dt], self.models[dt], self.stats[dt]
+        elem = cand >> 5 if c.bits == 32 else cand // c.bits
+        mem, first = b.segments(elem)
+        new = b.words[mem] if c.name == "fp32" else c.encode_bits(b.words[mem], c.context(b.views[0]))
+        keep, n01, n10 = directional_keep_runs(new, cand - elem * c.bits, old, m.write_ber_0to1, m.write_ber_1to0,
+                                               self._draw[dt], first, FEW if c.name in ("fp32", "bf16") else 0)
         if n01 + n10:
             st.write_flips += n01 + n10
             st.write_flips_0to1 += n01
             st.write_flips_1to0 += n10
-            xor_bits32_(b.words, cand[keep], word[keep])
+            if c.bits == 32:
+                xor_bits32_(b.words, cand[keep], mem[keep])
+            else:
+                word, mask = group_bits(cand[keep], c.bits)
+                self._xor_block_(c, b, word, mask)
 
     def _write_all_(self, dt: DataType, key, r: _Ranges) -> None:
         """A fresh write of every tensor of ``r`` (in place), as one buffer ``key`` (its old contents: see
@@ -324,9 +344,10 @@ class Injector:
         """Stored words at concatenated positions ``pos`` of ``r``'s tensors (one per position)."""
         if not pos.size:
             return NO_BITS
-        if r.block is not None:
-            return r.block.words[r.block.locate(pos >> 5)].astype(np.int64)
         c = self.codecs[dt]
+        if r.block is not None:
+            b = r.block
+            return c.encode_bits(b.words[b.locate(pos >> 5 if c.bits == 32 else pos // c.bits)], c.context(b.views[0]))
         out = np.empty(pos.size, dtype=np.int64)
         for i, sl, local in r.split(pos):
             t = r.tensors[i]

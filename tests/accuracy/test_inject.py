@@ -352,3 +352,21 @@ def test_bit_stream_tiny_rates_use_exact_integer_gaps():
     assert _within(k, 100 * n, p)
     s = BitStream(1e-20, torch.Generator().manual_seed(2))
     assert sum(s.positions(10**18).size for _ in range(3)) <= 1
+
+
+def test_words_at_few_bf16_words_match_the_numpy_codec():
+    """words_at's scalar path (few bf16 words) rounds every bit pattern as Codec.encode_bits does: ties, NaNs,
+    infinities and denormals included."""
+    import numpy as np
+
+    from archsim.accuracy.inject import FEW, words_at, words_view
+
+    c = codec("bf16")
+    rng = np.random.default_rng(0)
+    special = np.array([0x7F800000, 0xFF800000, 0x7FC00001, 0x7F800001, 0xFFFFFFFF, 0x00008000, 0x00018000,
+                        0x3F808000, 0x3F818000, 0x00000001, 0x807FFFFF, 0x7F7FFFFF], dtype=np.uint32)
+    u = np.concatenate([special, rng.integers(0, 1 << 32, 4000, dtype=np.uint64).astype(np.uint32)])
+    x = torch.from_numpy(u.view(np.float32).copy())
+    for lo in range(0, u.size, FEW):
+        index = np.arange(lo, min(lo + FEW, u.size), dtype=np.int64)
+        assert np.array_equal(words_at(x, index, c), c.encode_bits(words_view(x)[index]))
