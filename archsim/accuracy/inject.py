@@ -114,8 +114,9 @@ def _next_positions(last: int, k: int, log_q: float, gen: torch.Generator | Unif
     """The ``k`` failing positions after ``last`` of a Bernoulli process with ``log_q = log(1 - p)``: geometric gaps
     ``floor(log U / log(1 - p))`` from ``k`` uniforms of ``gen`` (the quotient is >= 0, so the integer conversion
     is the floor)."""
-    log_u = gen.take_log(k) if isinstance(gen, UniformSource) else np.log(np.maximum(uniforms(k, gen), 1e-300))
-    gaps = (log_u / log_q).astype(np.int64)
+    if isinstance(gen, UniformSource):
+        return gen.take_positions(log_q, k, last)
+    gaps = (np.log(np.maximum(uniforms(k, gen), 1e-300)) / log_q).astype(np.int64)
     gaps += 1
     return np.cumsum(gaps, out=gaps) + last
 
@@ -197,7 +198,7 @@ class BitStream:
         if self._last < end:
             self._refill(end)
         buf, i = self._buf, self._i
-        j = i + int(buf[i:].searchsorted(end))
+        j = int(buf.searchsorted(end))  # >= i: everything before i lies before start
         out = buf[i:j] - start
         self._i = j
         self._next = int(buf[j])

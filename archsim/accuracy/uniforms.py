@@ -12,8 +12,11 @@ Twister draw per element after another, so ``rand(a)`` followed by ``rand(b)`` e
 draws anything else from the generator (``torch.randint``, a float32 ``torch.rand``) asks for :meth:`generator`
 first, which rewinds the generator to the first uniform not yet handed out.
 
-:meth:`take_log` gives ``log(max(u, 1e-300))`` of the same uniforms, computed once per block: the logarithm of
-the geometric gaps ``floor(log U / log(1 - p))`` of every Bernoulli stream that draws from this source.
+:meth:`take_log` gives ``log(max(u, 1e-300))`` of the same uniforms, computed once per block, and
+:meth:`take_positions` the failing positions of a Bernoulli stream with geometric gaps ``floor(log U / log(1 - p))``
+from them: the gaps and their running sum are made once per block and stream, so that a refill of a
+:class:`~archsim.accuracy.inject.BitStream` is one numpy operation (each numpy call costs ~1 us on its own and ~3 us
+between the convolutions of a training step, where its code and data have left the caches).
 """
 from __future__ import annotations
 
@@ -26,50 +29,91 @@ BLOCK = 4096
 TINY_U = 1e-300
 
 
+class _Block:
+    """One block of uniforms, their logarithms and, per geometric stream (``log(1 - p)``), the running sums of its
+    gaps ``floor(log u / log(1 - p)) + 1`` (made on first use)."""
+
+    __slots__ = ("u", "log", "_cum")
+
+    def __init__(self, u: np.ndarray):
+        self.u = u
+        self.log = np.log(np.maximum(u, TINY_U))
+        self._cum: dict[float, np.ndarray] = {}
+
+    def cum(self, log_q: float) -> np.ndarray:
+        c = self._cum.get(log_q)
+        if c is None:
+            g = (self.log / log_q).astype(np.int64)  # >= 0, so the integer conversion is the floor
+            g += 1
+            c = self._cum[log_q] = np.cumsum(g, out=g)
+        return c
+
+
+_NONE = _Block(np.empty(0))
+
+
 class UniformSource:
     """Float64 uniforms of ``gen`` in stream order, drawn ``BLOCK`` at a time (see the module docstring)."""
 
     def __init__(self, gen: torch.Generator, block: int = BLOCK):
         self.gen = gen
         self.block = int(block)
-        self._u = np.empty(0)
-        self._log = np.empty(0)
+        self._b = _NONE
         self._i = 0
         self._state: torch.Tensor | None = None  # the generator's state before the buffered block was drawn
 
     def _draw(self, k: int) -> np.ndarray:
         return torch.rand(k, generator=self.gen, dtype=torch.float64).numpy()
 
-    def _slices(self, k: int) -> list[tuple[np.ndarray, np.ndarray | None, int, int]]:
-        """(uniforms, their logs or None, lo, hi) pieces that make up the next ``k`` uniforms of the stream."""
+    def _slices(self, k: int) -> list[tuple[_Block | None, np.ndarray, int, int]]:
+        """(block or None, uniforms, lo, hi) pieces that make up the next ``k`` uniforms of the stream."""
         out = []
-        left = self._u.size - self._i
+        left = self._b.u.size - self._i
         if left:
             n = min(k, left)
-            out.append((self._u, self._log, self._i, self._i + n))
+            out.append((self._b, self._b.u, self._i, self._i + n))
             self._i += n
             k -= n
         if k >= self.block:  # a long run: straight from the generator, the buffer stays empty
-            self._u, self._log, self._i, self._state = np.empty(0), np.empty(0), 0, None
-            out.append((self._draw(k), None, 0, k))
+            self._b, self._i, self._state = _NONE, 0, None
+            out.append((None, self._draw(k), 0, k))
         elif k:
             self._state = self.gen.get_state()
-            self._u = self._draw(self.block)
-            self._log = np.log(np.maximum(self._u, TINY_U))
+            self._b = _Block(self._draw(self.block))
             self._i = k
-            out.append((self._u, self._log, 0, k))
+            out.append((self._b, self._b.u, 0, k))
         return out
 
     def take(self, k: int) -> np.ndarray:
         """The next ``k`` uniforms in [0, 1) (a read-only view where they come from one block)."""
-        parts = [u[lo:hi] for u, _, lo, hi in self._slices(int(k))]
+        parts = [u[lo:hi] for _, u, lo, hi in self._slices(int(k))]
         return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0)
 
     def take_log(self, k: int) -> np.ndarray:
         """``log(max(u, 1e-300))`` of the next ``k`` uniforms."""
-        parts = [lg[lo:hi] if lg is not None else np.log(np.maximum(u[lo:hi], TINY_U))
-                 for u, lg, lo, hi in self._slices(int(k))]
+        parts = [b.log[lo:hi] if b is not None else np.log(np.maximum(u[lo:hi], TINY_U))
+                 for b, u, lo, hi in self._slices(int(k))]
         return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0)
+
+    def take_positions(self, log_q: float, k: int, last: int) -> np.ndarray:
+        """The next ``k`` failing positions after ``last`` of a Bernoulli process with ``log_q = log(1 - p)`` that
+        draws its gaps ``floor(log U / log(1 - p))`` from the next ``k`` uniforms (int64, increasing).
+
+        Within a block this is one subtraction from the block's running sum of gaps for this ``log_q``, made once
+        per block and stream -- the same integers as summing the ``k`` gaps afresh."""
+        parts = []
+        for b, u, lo, hi in self._slices(int(k)):
+            if b is None:
+                g = (np.log(np.maximum(u[lo:hi], TINY_U)) / log_q).astype(np.int64)
+                g += 1
+                pos = np.cumsum(g, out=g)
+                pos += last
+            else:
+                c = b.cum(log_q)
+                pos = c[lo:hi] + (last - (int(c[lo - 1]) if lo else 0))
+            parts.append(pos)
+            last = int(pos[-1])
+        return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
     def generator(self) -> torch.Generator:
         """The generator, positioned at the first uniform not yet handed out (for draws of other kinds)."""
@@ -78,7 +122,7 @@ class UniformSource:
             self.gen.set_state(self._state)
             if used:
                 self._draw(used)
-            self._u, self._log, self._i, self._state = np.empty(0), np.empty(0), 0, None
+            self._b, self._i, self._state = _NONE, 0, None
         return self.gen
 
 

@@ -8,12 +8,13 @@ from archsim.accuracy.uniforms import UniformSource
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["take", "log", "randint"]), st.integers(0, 300)), min_size=1,
-                max_size=25),
+@given(st.lists(st.tuples(st.sampled_from(["take", "log", "randint", "pos-a", "pos-b"]), st.integers(0, 300)),
+                min_size=1, max_size=25),
        st.sampled_from([1, 7, 64, 4096]), st.integers(0, 2**31))
 def test_source_equals_sequential_draws(ops, block, seed):
-    """Any sequence of take / take_log / other draws (randint through generator()) gives the numbers that calling
-    torch.rand / torch.randint on the generator one by one gives."""
+    """Any sequence of take / take_log / take_positions (two streams) / other draws (randint through generator())
+    gives the numbers that calling torch.rand / torch.randint on the generator one by one gives."""
+    import math
     src = UniformSource(torch.Generator().manual_seed(seed), block=block)
     ref = torch.Generator().manual_seed(seed)
     for op, k in ops:
@@ -22,7 +23,11 @@ def test_source_equals_sequential_draws(ops, block, seed):
             assert torch.equal(got, torch.randint(0, 1 << 16, (k,), generator=ref))
             continue
         want = torch.rand(k, generator=ref, dtype=torch.float64).numpy()
-        if op == "take":
+        if op.startswith("pos"):
+            log_q = math.log1p(-(0.3 if op == "pos-a" else 1e-7))
+            gaps = np.floor(np.log(np.maximum(want, 1e-300)) / log_q).astype(np.int64)
+            assert np.array_equal(src.take_positions(log_q, k, 1234), 1234 + np.cumsum(gaps + 1))
+        elif op == "take":
             assert np.array_equal(src.take(k), want)
         else:
             assert np.array_equal(src.take_log(k), np.log(np.maximum(want, 1e-300)))
