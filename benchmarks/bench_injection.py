@@ -145,7 +145,8 @@ def main() -> None:
                       "directional"))
     for label, rate, kind, model in cases:
         if kind == "point":
-            cfg = apply_memory(load_config(), "sttmram", options={"write_voltage_v": rate[0], "write_pulse_ns": rate[1]})
+            cfg = apply_memory(load_config(), "sttmram",
+                               options={"write_voltage_v": rate[0], "write_pulse_ns": rate[1]})
             pol = ErrorPolicy.from_config(cfg).only(dts)
             rate = max(m.write_ber_0to1 for m in pol.datatypes.values())
         elif kind == "mram":

@@ -1,7 +1,8 @@
 """The accuracy harness (application layer): train a workload graph in PyTorch while the scratchpad flips bits.
 
 Modules: ``formats`` (bit views of fp32/bf16/fp16/int8), ``inject`` (sampling and applying bit flips: the
-mechanism), ``policy`` (error models per data type, rates from the memory config), ``hooks`` (where each data type
+mechanism), ``uniforms`` (buffered uniforms in stream order), ``flat`` (the optimizer step's tensors as views of one
+buffer), ``policy`` (error models per data type, rates from the memory config), ``hooks`` (where each data type
 is written and read during training), ``models`` (graph -> ``torch.nn.Module``), ``data`` (embedded digits, local
 CIFAR), ``train`` (clean vs injected training), ``sweep`` (accuracy vs bit error rate). See docs/accuracy.md.
 """

@@ -61,11 +61,13 @@ class FlatBlock:
                     v.copy_(t)
 
     def locate(self, word: np.ndarray) -> np.ndarray:
-        """The buffer index of each concatenated word index ``word`` (sorted or not)."""
-        return word + self.shift[self.starts.searchsorted(word, side="right") - 1]
+        """The buffer index of each of the sorted concatenated word indices ``word``."""
+        return self.segments(word)[0]
 
     def segments(self, word: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For sorted concatenated word indices: (buffer index of each, where each tensor's run of them begins)."""
-        seg = self.starts.searchsorted(word, side="right") - 1
-        first = np.flatnonzero(np.concatenate(([True], seg[1:] != seg[:-1]))) if seg.size else seg
-        return word + self.shift[seg], first
+        """For sorted concatenated word indices: (buffer index of each, where each tensor's run of them begins).
+
+        One binary search per tensor into ``word`` (not one per word into the tensors' starts), then one pass."""
+        cuts = word.searchsorted(self.starts)
+        counts = np.diff(np.append(cuts, word.size))
+        return word + np.repeat(self.shift, counts), cuts[counts > 0]

@@ -16,7 +16,8 @@ Parameters that autograd saves (a conv saves its weight, or the copy of it that 
 activations and are skipped by the activation hook; so are integer tensors (max-pool indices) and tensors of fewer
 than two dimensions (BN statistics). A tensor saved by several ops (a ReLU output that the next conv saves too) is
 stored once. In the optimizer step, all tensors of one data type (every weight, every gradient, every state
-buffer) are one concatenated range of bits: one draw per data type and step (:class:`_Ranges`).
+buffer) are one concatenated range of bits: one draw per data type and step (:class:`_Ranges`), and, in formats
+without a per-tensor context, one numpy call on the :class:`~archsim.accuracy.flat.FlatBlock` that holds them.
 """
 from __future__ import annotations
 
@@ -231,7 +232,7 @@ class Injector:
             nxt = ws.positions(bits)
             if nxt.size:
                 c = self.codecs[dt]
-                self._prev[(dt, key)] = (n, nxt, words_at(y, nxt // c.bits, c, c.context(y), u))
+                self._prev[(dt, key)] = (n, nxt, words_at(y, nxt >> c.shift, c, c.context(y), u))
             else:
                 self._prev[(dt, key)] = (n, NO_BITS, NO_BITS)
         return y
@@ -302,10 +303,10 @@ class Injector:
         if not cand.size:
             return
         b, c, m, st = r.block, self.codecs[dt], self.models[dt], self.stats[dt]
-        elem = cand >> 5 if c.bits == 32 else cand // c.bits
+        elem = cand >> c.shift
         mem, first = b.segments(elem)
         new = b.words[mem] if c.name == "fp32" else c.encode_bits(b.words[mem], c.context(b.views[0]))
-        keep, n01, n10 = directional_keep_runs(new, cand - elem * c.bits, old, m.write_ber_0to1, m.write_ber_1to0,
+        keep, n01, n10 = directional_keep_runs(new, cand & (c.bits - 1), old, m.write_ber_0to1, m.write_ber_1to0,
                                                self._draw[dt], first, FEW if c.name in ("fp32", "bf16") else 0)
         if n01 + n10:
             st.write_flips += n01 + n10
@@ -347,11 +348,11 @@ class Injector:
         c = self.codecs[dt]
         if r.block is not None:
             b = r.block
-            return c.encode_bits(b.words[b.locate(pos >> 5 if c.bits == 32 else pos // c.bits)], c.context(b.views[0]))
+            return c.encode_bits(b.words[b.locate(pos >> c.shift)], c.context(b.views[0]))
         out = np.empty(pos.size, dtype=np.int64)
         for i, sl, local in r.split(pos):
             t = r.tensors[i]
-            out[sl] = words_at(t, local // c.bits, c, c.context(t))
+            out[sl] = words_at(t, local >> c.shift, c, c.context(t))
         return out
 
     def _before_update(self, dt: DataType, r: _Ranges) -> tuple[np.ndarray, np.ndarray] | None:

@@ -212,8 +212,8 @@ class BitStream:
 
 def group_bits(pos: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct flat bit positions (``word * bits + bit``) as (word index, XOR mask) per distinct word."""
-    word = pos // bits
-    one = np.left_shift(1, pos - word * bits)
+    word = pos >> (bits.bit_length() - 1)  # word widths are powers of two
+    one = np.left_shift(1, pos & (bits - 1))
     if word.size < 2:
         return word, one
     start = np.flatnonzero(np.concatenate(([True], word[1:] != word[:-1])))
@@ -410,8 +410,8 @@ def directional_fail(x: torch.Tensor, cand: np.ndarray, old: np.ndarray, codec: 
         keep, n01, n10 = directional_keep_runs(u[cand >> 5], cand & 31, old, p01, p10, draw)
         return cand[keep], n01, n10
     if cand.size > FEW or u is None or codec.name not in ("fp32", "bf16"):
-        word = cand // codec.bits
-        keep, n01, n10 = directional_keep(cand - word * codec.bits, old, words_at(x, word, codec, ctx, u), p01, p10,
+        word = cand >> codec.shift
+        keep, n01, n10 = directional_keep(cand & (codec.bits - 1), old, words_at(x, word, codec, ctx, u), p01, p10,
                                           draw)
         return cand[keep], n01, n10
     pm = max(p01, p10)
