@@ -69,7 +69,7 @@ class UniformSource:
         """(block or None, uniforms, lo, hi) pieces that make up the next ``k`` uniforms of the stream."""
         out = []
         left = self._b.u.size - self._i
-        if left:
+        if left and k:
             n = min(k, left)
             out.append((self._b, self._b.u, self._i, self._i + n))
             self._i += n

@@ -38,3 +38,10 @@ def test_long_runs_bypass_the_block():
     src, ref = UniformSource(torch.Generator().manual_seed(3), block=16), torch.Generator().manual_seed(3)
     for k in (5, 100, 3, 16, 17, 40_000):
         assert np.array_equal(src.take(k), torch.rand(k, generator=ref, dtype=torch.float64).numpy())
+
+
+def test_empty_requests_consume_nothing():
+    src, ref = UniformSource(torch.Generator().manual_seed(4), block=7), torch.Generator().manual_seed(4)
+    assert np.array_equal(src.take(1), torch.rand(1, generator=ref, dtype=torch.float64).numpy())
+    assert src.take(0).size == 0 and src.take_log(0).size == 0 and src.take_positions(-0.1, 0, 5).size == 0
+    assert np.array_equal(src.take(3), torch.rand(3, generator=ref, dtype=torch.float64).numpy())
