@@ -68,6 +68,11 @@ def _same(x):
     return x
 
 
+#: expected positions per step from which the weight gradients are copied into their FlatBlock: below, one call
+#: per gradient that a position falls in is cheaper than copying all 62 of the mini model's (~150 us a step)
+FLAT_GRADS_MIN = 16
+
+
 def _bind_grads(params: list, views: list) -> None:
     for p, v in zip(params, views):
         p.grad = v
@@ -476,6 +481,10 @@ class Injector:
         bind(b.views)
         return b
 
+    def _expected_positions(self, dt: DataType, n_bits: int) -> float:
+        """Expected failing (or candidate) positions per pass over ``n_bits`` bits of ``dt``, reads and writes."""
+        return sum(s.p for s in (self._rs[dt], self._ws[dt]) if s is not None) * n_bits
+
     def _bind_weights(self, params: list, views: list) -> None:
         for p, v in zip(params, views):
             p.data = v
@@ -495,8 +504,12 @@ class Injector:
                 if not p.grad.is_contiguous():
                     p.grad = p.grad.contiguous()
             grads = [p.grad for p in params]
-            gb = self._block(_WG, grads, functools.partial(_bind_grads, params))
-            g = _Ranges(gb.views if gb else grads, self.codecs[_WG].bits, gb)
+            g = _Ranges(grads, self.codecs[_WG].bits)
+            # gradients are new tensors in every step: copying them into the block pays only for enough flips
+            if self._expected_positions(_WG, g.bits) >= FLAT_GRADS_MIN:
+                gb = self._block(_WG, grads, functools.partial(_bind_grads, params))
+                if gb is not None:
+                    g = _Ranges(gb.views, self.codecs[_WG].bits, gb)
             self._write_all_(_WG, "grad", g)
             self._read_all_(_WG, g)
         if self._on[_OPT]:
