@@ -54,10 +54,13 @@ NO_BITS.flags.writeable = False
 SMALL = 64
 #: below this rate a :class:`BitStream` draws gaps one by one as Python integers (a gap may exceed int64)
 TINY = 1e-12
-#: up to this many flipped bits in a tensor, bf16 words are flipped one by one in Python (:func:`flip_bits_`); a
-#: directional write over at most this many candidates draws its thinning uniforms whether or not a candidate
-#: switches (:func:`directional_fail`), above it only if one does
+#: a directional write over at most this many candidates (fp32 / bf16) draws its thinning uniforms whether or not a
+#: candidate switches (:func:`directional_fail`), above it only if one does -- part of the seeded random stream
 FEW = 16
+#: up to this many bits or words of a tensor, fp32 / bf16 work is a Python loop over them instead of numpy calls
+#: (bf16 flips and old words, directional candidates). Speed only: both paths give the same words and draw the same
+#: uniforms. 48 instead of 16 made no measurable difference in training (docs/performance.md)
+SCALAR = 16
 #: up to this many flipped bits, fp32 words are XORed one by one in Python; above, one ``np.bitwise_xor.at``
 #: (measured here: 0.6 us for 1 bit, 1.3 us for 3 and 5 us for 8 in the loop, 4-5 us for 1-50 bits with
 #: ``at``)
@@ -266,7 +269,7 @@ def words_at(x: torch.Tensor, index: np.ndarray, codec: Codec, ctx: float | None
         u = words_view(x)
     if u is None:
         return codec.encode(x.detach().reshape(-1)[torch.from_numpy(index)], ctx).numpy()
-    if codec.name == "bf16" and index.size <= FEW:  # a few words: the scalar rounding beats ~10 numpy calls
+    if codec.name == "bf16" and index.size <= SCALAR:  # a few words: the scalar rounding beats ~10 numpy calls
         return np.array([_bf16_word(int(u[i])) for i in index.tolist()], dtype=np.int64)
     return codec.encode_bits(u[index], ctx)
 
@@ -361,7 +364,7 @@ def flip_bits_(x: torch.Tensor, pos: np.ndarray, codec: Codec, ctx: float | None
     """Flip the stored bits at sorted distinct flat bit positions ``pos`` of contiguous ``x``, in place (``u``:
     ``words_view(x)`` if the caller has it).
 
-    fp32 words are XORed in place (:func:`xor_bits32_`); at most ``FEW`` positions in bf16 take a scalar path (a
+    fp32 words are XORed in place (:func:`xor_bits32_`); at most ``SCALAR`` positions in bf16 take a scalar path (a
     Python loop over the flipped bits, never over the tensor), faster than the numpy calls of :func:`flip_words_`.
     """
     if not pos.size:
@@ -372,7 +375,7 @@ def flip_bits_(x: torch.Tensor, pos: np.ndarray, codec: Codec, ctx: float | None
         if u is not None:
             xor_bits32_(u, pos)
             return x
-    if pos.size > FEW or codec.name != "bf16" or (u is None and (u := words_view(x)) is None):
+    if pos.size > SCALAR or codec.name != "bf16" or (u is None and (u := words_view(x)) is None):
         return flip_words_(x, *group_bits(pos, codec.bits), codec, ctx)
     masks: dict[int, int] = {}
     for p in pos.tolist():
@@ -402,31 +405,34 @@ def directional_fail(x: torch.Tensor, cand: np.ndarray, old: np.ndarray, codec: 
                      p01: float, p10: float, draw, u: np.ndarray | None = None) -> tuple[np.ndarray, int, int]:
     """The candidate positions ``cand`` (sorted flat bit positions of ``x``, holding the newly written values) at
     which a directional write over the words ``old`` (one per candidate) fails, with (#0->1, #1->0): the rule of
-    :func:`directional_keep` (more than ``FEW`` fp32 candidates: :func:`directional_keep_runs`). At most ``FEW`` fp32 /
-    bf16 candidates take a scalar loop over the candidates. ``u``: ``words_view(x)`` if the caller has it."""
-    if u is None and codec.name in ("fp32", "bf16"):
+    :func:`directional_keep_runs`. At most ``SCALAR`` fp32 / bf16 candidates take a scalar loop over the candidates,
+    more take numpy. ``u``: ``words_view(x)`` if the caller has it."""
+    scalar_fmt = codec.name in ("fp32", "bf16")
+    if u is None and scalar_fmt:
         u = words_view(x)
-    if cand.size > FEW and codec.name == "fp32" and u is not None:
-        keep, n01, n10 = directional_keep_runs(u[cand >> 5], cand & 31, old, p01, p10, draw)
+    if cand.size > SCALAR or u is None or not scalar_fmt:
+        new = u[cand >> 5] if codec.name == "fp32" and u is not None else words_at(x, cand >> codec.shift, codec, ctx, u)
+        keep, n01, n10 = directional_keep_runs(new, cand & (codec.bits - 1), old, p01, p10, draw,
+                                               few=FEW if scalar_fmt else 0)
         return cand[keep], n01, n10
-    if cand.size > FEW or u is None or codec.name not in ("fp32", "bf16"):
-        word = cand >> codec.shift
-        keep, n01, n10 = directional_keep(cand & (codec.bits - 1), old, words_at(x, word, codec, ctx, u), p01, p10,
-                                          draw)
-        return cand[keep], n01, n10
-    pm = max(p01, p10)
-    us = draw(cand.size).tolist() if p01 != p10 else None
-    bf16 = codec.name == "bf16"
-    kept: list[int] = []
-    n01 = 0
-    for i, (p, o) in enumerate(zip(cand.tolist(), old.tolist())):
-        w, b = divmod(p, codec.bits)
-        nb = ((_bf16_word(int(u[w])) if bf16 else int(u[w])) >> b) & 1
-        if nb == (o >> b) & 1 or (us is not None and us[i] >= (p01 if nb else p10) / pm):
-            continue
-        kept.append(p)
-        n01 += nb
-    return (np.array(kept, dtype=np.int64) if kept else NO_BITS), n01, len(kept) - n01
+    bf16, sh, mask = codec.name == "bf16", codec.shift, codec.bits - 1
+    cands = cand.tolist()
+    nbs, sws = [], []
+    for p, o in zip(cands, old.tolist()):
+        b = p & mask
+        w = int(u[p >> sh])
+        nb = ((_bf16_word(w) if bf16 else w) >> b) & 1
+        nbs.append(nb)
+        sws.append(nb != (o >> b) & 1)
+    if p01 != p10 and (len(cands) <= FEW or any(sws)):  # the thinning draw, as directional_keep_runs makes it
+        pm = max(p01, p10)
+        r01, r10 = p01 / pm, p10 / pm
+        us = draw(len(cands)).tolist()
+        kept = [(p, nb) for p, nb, sw, v in zip(cands, nbs, sws, us) if sw and v < (r01 if nb else r10)]
+    else:
+        kept = [(p, nb) for p, nb, sw in zip(cands, nbs, sws) if sw]
+    n01 = sum(nb for _, nb in kept)
+    return (np.array([p for p, _ in kept], dtype=np.int64) if kept else NO_BITS), n01, len(kept) - n01
 
 
 # -- tensors of torch indices (the public, tensor-level API) ------------------------------------------------

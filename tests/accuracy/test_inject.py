@@ -281,9 +281,9 @@ def test_one_draw_over_concatenated_tensors_gives_each_tensor_its_rate(log_p, si
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("k", [1, 2, 5, 16, 17, 200])
+@pytest.mark.parametrize("k", [1, 2, 5, 16, 17, 48, 49, 200])
 def test_flip_bits_scalar_and_vector_paths_agree(fmt, k):
-    """flip_bits_ (scalar path up to FEW positions in fp32/bf16) stores exactly what the vectorised
+    """flip_bits_ (scalar path up to SCALAR positions in bf16, XOR for fp32) stores exactly what the vectorised
     flip_words_ stores, also where several flipped bits share a word and where a flip makes a NaN."""
     import numpy as np
 
@@ -302,7 +302,7 @@ def test_flip_bits_scalar_and_vector_paths_agree(fmt, k):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("k", [1, 4, 16, 17, 300])
+@pytest.mark.parametrize("k", [1, 4, 16, 17, 40, 48, 49, 300])
 @pytest.mark.parametrize("rates", [(0.3, 0.3), (0.3, 0.1), (0.05, 0.4)])
 def test_directional_fail_scalar_and_vector_paths_agree(fmt, k, rates):
     """directional_fail's scalar loop (few fp32/bf16 candidates) and its numpy path keep the same candidates:
@@ -320,15 +320,16 @@ def test_directional_fail_scalar_and_vector_paths_agree(fmt, k, rates):
     old = rng.integers(0, 1 << c.bits, cand.size).astype(np.int64)
     ctx = c.context(new)
     out = []
-    for few in (inject.FEW, 0):  # the scalar path where it applies, then the numpy path
-        old_few, inject.FEW = inject.FEW, few
+    for scalar in (inject.SCALAR, -1):  # the scalar path where it applies, then the numpy path
+        old_scalar, inject.SCALAR = inject.SCALAR, scalar
         try:
             gen = torch.Generator().manual_seed(7)
             out.append(inject.directional_fail(new, cand, old, c, ctx, *rates, lambda n: inject.uniforms(n, gen)))
+            out[-1] += (torch.rand(2, generator=gen),)  # the stream after: the same number of uniforms drawn
         finally:
-            inject.FEW = old_few
-    (a, a01, a10), (b, b01, b10) = out
-    assert np.array_equal(a, b) and (a01, a10) == (b01, b10)
+            inject.SCALAR = old_scalar
+    (a, a01, a10, ra), (b, b01, b10, rb) = out
+    assert np.array_equal(a, b) and (a01, a10) == (b01, b10) and torch.equal(ra, rb)
     nw = c.encode(new, ctx).numpy()[cand // c.bits]
     switched = ((old ^ nw) >> (cand % c.bits)) & 1 == 1
     assert set(a.tolist()) <= set(cand[switched].tolist())
@@ -359,7 +360,7 @@ def test_words_at_few_bf16_words_match_the_numpy_codec():
     infinities and denormals included."""
     import numpy as np
 
-    from archsim.accuracy.inject import FEW, words_at, words_view
+    from archsim.accuracy.inject import SCALAR, words_at, words_view
 
     c = codec("bf16")
     rng = np.random.default_rng(0)
@@ -367,6 +368,6 @@ def test_words_at_few_bf16_words_match_the_numpy_codec():
                         0x3F808000, 0x3F818000, 0x00000001, 0x807FFFFF, 0x7F7FFFFF], dtype=np.uint32)
     u = np.concatenate([special, rng.integers(0, 1 << 32, 4000, dtype=np.uint64).astype(np.uint32)])
     x = torch.from_numpy(u.view(np.float32).copy())
-    for lo in range(0, u.size, FEW):
-        index = np.arange(lo, min(lo + FEW, u.size), dtype=np.int64)
+    for lo in range(0, u.size, SCALAR):
+        index = np.arange(lo, min(lo + SCALAR, u.size), dtype=np.int64)
         assert np.array_equal(words_at(x, index, c), c.encode_bits(words_view(x)[index]))
