@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 WORKLOAD ?= vgg16
 ARGS ?=
 
-.PHONY: install sim test bench study clean
+.PHONY: install sim test bench bench-injection study clean
 
 install: $(STAMP)
 
@@ -26,6 +26,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_bench.py $(ARGS)
+
+bench-injection: $(STAMP)
+	$(BIN)/python benchmarks/bench_injection.py --rates 1e-6 1e-5 1e-4 $(ARGS)
 
 study: $(STAMP)
 	$(BIN)/archsim study $(ARGS)
