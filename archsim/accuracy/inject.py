@@ -343,11 +343,15 @@ def directional_keep_runs(new_words: np.ndarray, bit: np.ndarray, old: np.ndarra
             seg = (size <= few) | np.logical_or.reduceat(keep, first)
             sel = slice(None) if seg.all() else np.repeat(seg, size) if seg.any() else None
         if sel is not None:
-            ratio = np.where(nb == 1, p01 / pm, p10 / pm)[sel]
-            if type(sel) is slice:
-                keep &= draw(k) < ratio
-            else:
-                keep[sel] &= draw(ratio.size) < ratio
+            # the direction with the larger rate keeps all its switching candidates (ratio 1, and u < 1): only the
+            # other direction's are compared, with the same uniforms as one comparison per candidate
+            us = draw(k) if type(sel) is slice else draw(int(np.count_nonzero(sel)))
+            if type(sel) is not slice:
+                full = np.ones(k)
+                full[sel] = us
+                us = full
+            minor = keep & (nb == (0 if p01 > p10 else 1))
+            keep[minor] = us[minor] < min(p01, p10) / pm
     n01 = int(np.count_nonzero(keep & (nb == 1)))
     return keep, n01, int(np.count_nonzero(keep)) - n01
 
