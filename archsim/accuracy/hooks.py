@@ -73,6 +73,23 @@ def _same(x):
 FLAT_GRADS_MIN = 16
 
 
+def _block_words(c: Codec, b: FlatBlock, mem: np.ndarray) -> np.ndarray:
+    """The stored (``c``-encoded) words at buffer indices ``mem`` of block ``b``; a block only holds formats without
+    a per-tensor context, so any of its views gives the context."""
+    return c.encode_bits(b.words[mem], c.context(b.views[0]))
+
+
+def _flip_block_(c: Codec, b: FlatBlock, pos: np.ndarray, mem: np.ndarray | None = None) -> None:
+    """Flip the stored bits at sorted concatenated positions ``pos`` of block ``b`` (``mem``: the buffer index of
+    each position's word, where the caller has it)."""
+    if c.bits == 32:
+        xor_bits32_(b.words, pos, b.locate(pos >> 5) if mem is None else mem)
+        return
+    word, mask = group_bits(pos, c.bits)
+    at = b.locate(word)
+    b.words[at] = c.decode_bits(_block_words(c, b, at) ^ mask, c.context(b.views[0]))
+
+
 def _bind_grads(params: list, views: list) -> None:
     for p, v in zip(params, views):
         p.grad = v
@@ -94,7 +111,7 @@ class _Ranges:
 
     def __init__(self, tensors: list[torch.Tensor], bits: int, block: FlatBlock | None = None):
         self.tensors = tensors
-        self.block = block  # the tensors are this block's views (fp32): flips go to its words in one call
+        self.block = block  # the tensors are this block's views: flips go to its words in one call
         self.numels = tuple(t.numel() for t in tensors)
         hit = self._layouts.get((self.numels, bits))
         if hit is None:
@@ -280,23 +297,11 @@ class Injector:
 
     def _flip_range_(self, dt: DataType, r: _Ranges, pos: np.ndarray) -> None:
         """Flip the bits at concatenated positions ``pos`` of ``r``'s tensors, in place."""
-        b = r.block
-        if b is None:
+        if r.block is None:
             for i, _, local in r.split(pos):
                 self._flip(dt, r.tensors[i], local, inplace=True)
         elif pos.size:
-            c = self.codecs[dt]
-            if c.bits == 32:
-                xor_bits32_(b.words, pos, b.locate(pos >> 5))
-            else:
-                self._xor_block_(c, b, *group_bits(pos, c.bits))
-
-    @staticmethod
-    def _xor_block_(c: Codec, b: FlatBlock, word: np.ndarray, mask: np.ndarray, mem: np.ndarray | None = None):
-        """XOR ``mask`` into the stored (``c``-encoded) words of concatenated elements ``word`` of block ``b``."""
-        mem = b.locate(word) if mem is None else mem
-        ctx = c.context(b.views[0])  # a block only holds formats without a per-tensor context
-        b.words[mem] = c.decode_bits(c.encode_bits(b.words[mem], ctx) ^ mask, ctx)
+            _flip_block_(self.codecs[dt], r.block, pos)
 
     def _resolve_range_(self, dt: DataType, r: _Ranges, cand: np.ndarray, old: np.ndarray) -> None:
         """A directional write over ``old`` at concatenated candidates ``cand`` of ``r``'s (written) tensors: what
@@ -308,20 +313,15 @@ class Injector:
         if not cand.size:
             return
         b, c, m, st = r.block, self.codecs[dt], self.models[dt], self.stats[dt]
-        elem = cand >> c.shift
-        mem, first = b.segments(elem)
-        new = b.words[mem] if c.name == "fp32" else c.encode_bits(b.words[mem], c.context(b.views[0]))
-        keep, n01, n10 = directional_keep_runs(new, cand & (c.bits - 1), old, m.write_ber_0to1, m.write_ber_1to0,
-                                               self._draw[dt], first, FEW if c.name in ("fp32", "bf16") else 0)
+        mem, first = b.segments(cand >> c.shift)
+        keep, n01, n10 = directional_keep_runs(_block_words(c, b, mem), cand & (c.bits - 1), old, m.write_ber_0to1,
+                                               m.write_ber_1to0, self._draw[dt], first,
+                                               FEW if c.name in ("fp32", "bf16") else 0)
         if n01 + n10:
             st.write_flips += n01 + n10
             st.write_flips_0to1 += n01
             st.write_flips_1to0 += n10
-            if c.bits == 32:
-                xor_bits32_(b.words, cand[keep], mem[keep])
-            else:
-                word, mask = group_bits(cand[keep], c.bits)
-                self._xor_block_(c, b, word, mask)
+            _flip_block_(c, b, cand[keep], mem[keep])
 
     def _write_all_(self, dt: DataType, key, r: _Ranges) -> None:
         """A fresh write of every tensor of ``r`` (in place), as one buffer ``key`` (its old contents: see
@@ -352,8 +352,7 @@ class Injector:
             return NO_BITS
         c = self.codecs[dt]
         if r.block is not None:
-            b = r.block
-            return c.encode_bits(b.words[b.locate(pos >> c.shift)], c.context(b.views[0]))
+            return _block_words(c, r.block, r.block.locate(pos >> c.shift))
         out = np.empty(pos.size, dtype=np.int64)
         for i, sl, local in r.split(pos):
             t = r.tensors[i]
@@ -466,7 +465,8 @@ class Injector:
 
     def _block(self, dt: DataType, tensors: list[torch.Tensor], bind) -> FlatBlock | None:
         """The :class:`FlatBlock` whose views ``tensors`` are, made (or refilled) and bound with ``bind(views)``
-        where they are not (None where the data type has no fp32 errors or the tensors cannot live in one)."""
+        where they are not (None where the data type has no errors in a format without a per-tensor context, or
+        the tensors cannot live in one)."""
         if not self._flat[dt] or not tensors:
             return None
         b = self._blocks.get(dt)
@@ -495,9 +495,10 @@ class Injector:
         """``optimizer.step()`` with the weight gradients, optimizer state and weights going through storage.
 
         Each data type's tensors are handled as one concatenated range of bits (:class:`_Ranges`): per data type
-        one draw, and work only in the tensors that a failing bit falls in. fp32 tensors of a data type with errors
-        are moved into one :class:`FlatBlock` per data type (weights and state once, gradients copied each step):
-        then a data type's flips are one numpy call on the block, whichever tensors they fall in."""
+        one draw, and work only in the tensors that a failing bit falls in. The tensors of a data type with errors
+        in a format without a per-tensor context are moved into one :class:`FlatBlock` per data type (weights and
+        state once; gradients copied in each step that expects ``FLAT_GRADS_MIN`` positions): then a data type's
+        flips are one numpy call on the block, whichever tensors they fall in."""
         params = [p for grp in optimizer.param_groups for p in grp["params"] if p.grad is not None]
         if self._on[_WG]:
             for p in params:  # gradients do not require grad: no autograd bookkeeping here
@@ -515,8 +516,9 @@ class Injector:
         if self._on[_OPT]:
             state = optimizer.state
             keys, fresh = self._state_keys(optimizer, params)
-            sb = self._block(_OPT, [state[p][k] for p, k in keys], functools.partial(_bind_state, state, keys))
-            s = _Ranges([state[p][k] for p, k in keys], self.codecs[_OPT].bits, sb)
+            bufs = [state[p][k] for p, k in keys]
+            sb = self._block(_OPT, bufs, functools.partial(_bind_state, state, keys))
+            s = _Ranges(sb.views if sb else bufs, self.codecs[_OPT].bits, sb)
             pre_s = self._before_update(_OPT, s)
             self._read_all_(_OPT, s)  # optimizer buffers do not require grad
         if self._on[_WGT]:

@@ -394,15 +394,9 @@ def directional_keep(bit: np.ndarray, old: np.ndarray, new: np.ndarray, p01: flo
                      draw) -> tuple[np.ndarray, int, int]:
     """Which candidates of a directional write fail: those whose bit the write switches, each kept with its
     direction's probability over ``p_max``. ``old`` / ``new``: the candidate's word before and after the write;
-    ``draw(k)``: ``k`` uniforms, called only when the two rates differ. Returns (keep mask, #0->1, #1->0)."""
-    ob = (old >> bit) & 1
-    nb = (new >> bit) & 1
-    keep = ob != nb
-    if p01 != p10 and keep.any():
-        pm = max(p01, p10)
-        keep &= draw(bit.size) < np.where(nb == 1, p01 / pm, p10 / pm)
-    n01 = int(np.count_nonzero(keep & (nb == 1)))
-    return keep, n01, int(np.count_nonzero(keep)) - n01
+    ``draw(k)``: ``k`` uniforms, called only when the two rates differ and some candidate switches. Returns (keep
+    mask, #0->1, #1->0)."""
+    return directional_keep_runs(new, bit, old, p01, p10, draw, few=0)
 
 
 def directional_fail(x: torch.Tensor, cand: np.ndarray, old: np.ndarray, codec: Codec, ctx: float | None,
@@ -415,7 +409,7 @@ def directional_fail(x: torch.Tensor, cand: np.ndarray, old: np.ndarray, codec: 
     if u is None and scalar_fmt:
         u = words_view(x)
     if cand.size > SCALAR or u is None or not scalar_fmt:
-        new = u[cand >> 5] if codec.name == "fp32" and u is not None else words_at(x, cand >> codec.shift, codec, ctx, u)
+        new = words_at(x, cand >> codec.shift, codec, ctx, u)
         keep, n01, n10 = directional_keep_runs(new, cand & (codec.bits - 1), old, p01, p10, draw,
                                                few=FEW if scalar_fmt else 0)
         return cand[keep], n01, n10

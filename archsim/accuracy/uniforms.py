@@ -12,10 +12,9 @@ Twister draw per element after another, so ``rand(a)`` followed by ``rand(b)`` e
 draws anything else from the generator (``torch.randint``, a float32 ``torch.rand``) asks for :meth:`generator`
 first, which rewinds the generator to the first uniform not yet handed out.
 
-:meth:`take_log` gives ``log(max(u, 1e-300))`` of the same uniforms, computed once per block, and
-:meth:`take_positions` the failing positions of a Bernoulli stream with geometric gaps ``floor(log U / log(1 - p))``
-from them: the gaps and their running sum are made once per block and stream, so that a refill of a
-:class:`~archsim.accuracy.inject.BitStream` is one numpy operation (each numpy call costs ~1 us on its own and ~3 us
+:meth:`take_positions` gives the failing positions of a Bernoulli stream with geometric gaps
+``floor(log U / log(1 - p))`` of the same uniforms: the gaps and their running sum are made once per block and
+stream, so that a refill of a :class:`~archsim.accuracy.inject.BitStream` is one numpy operation (each numpy call costs ~1 us on its own and ~3 us
 between the convolutions of a training step, where its code and data have left the caches).
 """
 from __future__ import annotations
@@ -87,12 +86,6 @@ class UniformSource:
     def take(self, k: int) -> np.ndarray:
         """The next ``k`` uniforms in [0, 1) (a read-only view where they come from one block)."""
         parts = [u[lo:hi] for _, u, lo, hi in self._slices(int(k))]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0)
-
-    def take_log(self, k: int) -> np.ndarray:
-        """``log(max(u, 1e-300))`` of the next ``k`` uniforms."""
-        parts = [b.log[lo:hi] if b is not None else np.log(np.maximum(u[lo:hi], TINY_U))
-                 for b, u, lo, hi in self._slices(int(k))]
         return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0)
 
     def take_positions(self, log_q: float, k: int, last: int) -> np.ndarray:
