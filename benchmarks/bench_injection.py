@@ -84,6 +84,12 @@ class Runner:
         return sum(s.flips for s in self.inj.stats.values()) / max(1, self.steps) if self.inj else 0.0
 
 
+def reads_and_writes(dts, rate: float, model: str = "directional") -> ErrorPolicy:
+    """Writes (``model``) and reads at ``rate`` per bit at every data type of ``dts``."""
+    pol = ErrorPolicy.uniform(dts, rate, "write", model)
+    return ErrorPolicy(datatypes={d: m.model_copy(update={"read_ber": rate}) for d, m in pol.datatypes.items()})
+
+
 def compare(net, data, policy, batch: int, steps: int, repeats: int) -> dict:
     """Step times (s, minimum over rounds) of a separate clean run (``fresh``), of clean steps on the injected run's
     weights (``clean``) and of injected steps (``injected``); the median over rounds of injected / clean and
@@ -153,8 +159,7 @@ def main() -> None:
             pol = ErrorPolicy(datatypes={d: DataTypeErrors(read_ber=7.5e-9, write_ber_0to1=6.6e-7,
                                                            write_ber_1to0=6e-16) for d in dts})
         elif kind == "both":
-            pol = ErrorPolicy.uniform(dts, rate, "write", model)
-            pol = ErrorPolicy(datatypes={d: m.model_copy(update={"read_ber": rate}) for d, m in pol.datatypes.items()})
+            pol = reads_and_writes(dts, rate, model)
         else:
             pol = ErrorPolicy.uniform(dts, rate, kind, model)
         r = compare(net, data, pol, args.batch, args.steps, args.repeats)

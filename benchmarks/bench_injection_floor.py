@@ -20,12 +20,11 @@ import argparse
 import contextlib
 
 import torch
-from bench_injection import compare
+from bench_injection import compare, reads_and_writes
 
 from archsim.accuracy import hooks
 from archsim.accuracy.data import load_digits
 from archsim.accuracy.inject import private_copy
-from archsim.accuracy.policy import ErrorPolicy
 from archsim.accuracy.train import network_for
 from archsim.datatypes import ALL_DATATYPES
 
@@ -50,9 +49,8 @@ def _events(copies: bool):
         hooks.Injector.read, hooks.Injector.write, hooks.Injector.step = saved
 
 
-def _policy(rate: float) -> ErrorPolicy:
-    pol = ErrorPolicy.uniform(list(ALL_DATATYPES), rate, "write", "directional")
-    return ErrorPolicy(datatypes={d: m.model_copy(update={"read_ber": rate}) for d, m in pol.datatypes.items()})
+def _policy(rate: float):
+    return reads_and_writes(list(ALL_DATATYPES), rate)
 
 
 def main() -> None:
