@@ -156,14 +156,7 @@ def _run_train(args, settings, data, net, console) -> int:
                   _pct(i.test_accuracy), str(sum(i.flips.values())))
     console.print(t)
     if cmp.injected.stats:
-        ft = Table(title="bits flipped per data type (whole run)")
-        for col in ("data type", "format", "write", "read BER", "wr 0->1", "wr 1->0", "wr flips", "rd flips"):
-            ft.add_column(col, justify="right")
-        for dt, m in policy.datatypes.items():
-            s = cmp.injected.stats[dt.value]
-            ft.add_row(dt.value, m.format, m.write_model, f"{m.read_ber:.2e}", f"{m.write_ber_0to1:.2e}",
-                       f"{m.write_ber_1to0:.2e}", str(s["write_flips"]), str(s["read_flips"]))
-        console.print(ft)
+        console.print(_flips_table(policy, cmp.injected.stats))
     console.print(f"final accuracy: clean {_pct(cmp.clean.final_accuracy)}, injected "
                   f"{_pct(cmp.injected.final_accuracy)} (drop {100 * (cmp.clean.final_accuracy - cmp.injected.final_accuracy):+.1f} points)")
     if args.json:
@@ -172,6 +165,29 @@ def _run_train(args, settings, data, net, console) -> int:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2, default=str)
     return 0
+
+
+def _ber(x: float) -> str:
+    return f"{x:.1e}" if x else "0"
+
+
+def _flips_table(policy, stats: dict):
+    """Bits flipped per data type with the rates that caused them. Fits an 80-column terminal: every number keeps
+    its width, headers take two lines, and the write model becomes part of the title when all data types share it."""
+    from rich.table import Table
+
+    models = {m.write_model for m in policy.datatypes.values()}
+    one = models.pop() if len(models) == 1 else None
+    ft = Table(title="bits flipped per data type (whole run" + (f"; {one} writes)" if one else ")"))
+    cols = ["data type", "format"] + ([] if one else ["write"]) + ["read\nBER", "write\n0->1", "write\n1->0",
+                                                                   "write\nflips", "read\nflips"]
+    for col in cols:  # formats and numbers never wrap; names fold only if a terminal is narrower still
+        ft.add_column(col, justify="right", no_wrap=col not in ("data type", "write"), overflow="fold")
+    for dt, m in policy.datatypes.items():
+        s = stats[dt.value]
+        ft.add_row(dt.value, m.format, *([] if one else [m.write_model]), _ber(m.read_ber), _ber(m.write_ber_0to1),
+                   _ber(m.write_ber_1to0), str(s["write_flips"]), str(s["read_flips"]))
+    return ft
 
 
 def _run_sweep(args, settings, data, net, console) -> int:

@@ -52,3 +52,17 @@ def test_sweep_flag_alias_and_config_option(tmp_path):
 def test_user_errors_exit_2(argv, msg, capsys):
     assert main(["accuracy", *FAST, *argv]) == 2
     assert msg in capsys.readouterr().err
+
+
+def test_flips_table_fits_80_columns(capsys, monkeypatch):
+    """Every rate and count of the per-data-type table is printed whole in an 80-column terminal."""
+    monkeypatch.setenv("COLUMNS", "80")
+    injects = ["weight=1e-3", "activation:read=1e-7", "error=6.6e-7", "weight_gradient=1e-5", "optimizer_state=1e-5"]
+    rc = main(["accuracy", *FAST[:-1], *[a for i in injects for a in ("--inject", i)]])
+    assert rc == 0
+    text = capsys.readouterr().out
+    table = text[text.index("bits flipped per data type"):]
+    assert "directional writes" in table and "…" not in table
+    assert max(map(len, table.splitlines())) <= 80
+    for shown in ("1.0e-03", "1.0e-07", "6.6e-07", "optimizer_state", "weight_gradient"):
+        assert shown in table
