@@ -76,7 +76,13 @@ def build_policy(config_path: str | None = None, injects=(), formats=(), datatyp
         for d in list(pol.datatypes):
             pol = pol.with_rates(d, int8_scale=int8_scale)
     if datatypes:
-        pol = pol.only([parse_datatype(d) for d in datatypes])
+        keep = [parse_datatype(d) for d in datatypes]
+        for spec in injects:
+            dt = parse_inject(spec)[0]
+            if dt not in keep:
+                raise ValueError(f"--inject {spec!r}: {dt.value} is not among --datatypes "
+                                 f"({', '.join(d.value for d in keep)}), so the rate would be ignored")
+        pol = pol.only(keep)
     return pol
 
 

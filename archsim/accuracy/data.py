@@ -18,6 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+#: the most memory a resized copy of a data set may take (train and test images, float32): a guard against an
+#: image size that cannot be meant (``--image-size 10000`` asked for 540 GB); 4 GiB holds CIFAR at 77 x 77
+MAX_RESIZED_BYTES = 4 << 30
+
 DATASETS = ("digits", "cifar10", "cifar100")
 
 
@@ -45,6 +49,12 @@ class Dataset:
             return self
         if size < 1:
             raise ValueError(f"image size must be >= 1, got {size}")
+        images = int(self.x_train.shape[0] + self.x_test.shape[0]) * self.in_channels
+        need = images * size * size * 4  # float32
+        if need > MAX_RESIZED_BYTES:
+            largest = int((MAX_RESIZED_BYTES / (4 * images)) ** 0.5)
+            raise ValueError(f"image size {size}: the resized {self.name} images would take {need / 2**30:.1f} GiB "
+                             f"(limit {MAX_RESIZED_BYTES / 2**30:.0f} GiB); allowed: 1 to {largest}")
 
         def rs(x):
             return torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)

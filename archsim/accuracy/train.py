@@ -120,6 +120,19 @@ def evaluate(model: GraphModule, x: torch.Tensor, y: torch.Tensor, batch: int = 
     return loss_sum / n, correct / n
 
 
+def epoch_steps(net: Network, n: int, batch_size: int) -> int:
+    """Training steps per epoch over ``n`` samples. Batch norm needs two samples per batch for its statistics: with
+    it a last batch of one sample joins the batch before it, and a batch size or data set of one is an error."""
+    steps = math.ceil(n / batch_size)
+    if any(l.kind == "bn" for l in net.layers()):
+        if min(n, batch_size) < 2:
+            raise ValueError(f"{net.name} has batch norm, which needs at least 2 samples per training batch: "
+                             f"batch size {batch_size}, {n} training sample(s); allowed: 2 or more of each")
+        if n % batch_size == 1:
+            steps -= 1
+    return steps
+
+
 StepCallback = Callable[[int, int], None]
 EpochCallback = Callable[[EpochRecord], None]
 
@@ -136,7 +149,7 @@ def train(net: Network, data: Dataset, settings: TrainSettings, policy: ErrorPol
     if settings.train_samples:
         xtr, ytr = xtr[:settings.train_samples], ytr[:settings.train_samples]
     n = len(xtr)
-    steps_per_epoch = math.ceil(n / settings.batch_size)
+    steps_per_epoch = epoch_steps(net, n, settings.batch_size)
     total = steps_per_epoch * settings.epochs
     history: list[EpochRecord] = []
     with _threads(settings.threads), torch.random.fork_rng(devices=[]):
@@ -154,7 +167,8 @@ def train(net: Network, data: Dataset, settings: TrainSettings, policy: ErrorPol
             perm = torch.randperm(n, generator=order_gen)
             loss_sum, seen = 0.0, 0
             for s in range(steps_per_epoch):
-                idx = perm[s * settings.batch_size:(s + 1) * settings.batch_size]
+                last = s == steps_per_epoch - 1
+                idx = perm[s * settings.batch_size:None if last else (s + 1) * settings.batch_size]
                 xb, yb = xtr[idx], ytr[idx]
                 if settings.schedule == "cosine":
                     for grp in opt.param_groups:
@@ -215,8 +229,8 @@ def compare(net: Network, data: Dataset, settings: TrainSettings, policy: ErrorP
             on_step: StepCallback | None = None, on_epoch: Callable[[str, EpochRecord], None] | None = None
             ) -> Comparison:
     """Clean and injected training of the same network from the same seed."""
-    total_steps = math.ceil(min(len(data.x_train), settings.train_samples or 10**12) / settings.batch_size) \
-        * settings.epochs
+    total_steps = epoch_steps(net, min(len(data.x_train), settings.train_samples or 10**12),
+                              settings.batch_size) * settings.epochs
 
     def step_cb(offset):
         return (lambda d, t: on_step(offset + d, 2 * total_steps)) if on_step else None

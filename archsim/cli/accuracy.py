@@ -51,11 +51,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--init", choices=("pytorch", "kaiming"), default="pytorch",
                    help="weight initialiser (kaiming lets plain ReLU stacks such as vgg16-mini and alexnet-mini train)")
     g.add_argument("--threads", type=int, default=1, help="torch threads (1 gives the same numbers everywhere)")
-    g.add_argument("--seed", type=int, default=0, help="seed of the train action")
+    g.add_argument("--seed", type=int, default=None, help="seed of the train action (default: 0)")
     g = p.add_argument_group("sweep")
-    g.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    g.add_argument("--rates", type=float, nargs="+", default=[1e-7, 1e-6, 1e-5, 1e-4, 1e-3])
-    g.add_argument("--kind", choices=("write", "read"), default="write", help="which rate the sweep varies")
+    g.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds of every point (default: 0 1 2)")
+    g.add_argument("--rates", type=float, nargs="+", default=None,
+                   help="per-bit rates of the sweep (default: 1e-7 1e-6 1e-5 1e-4 1e-3)")
+    g.add_argument("--kind", choices=("write", "read"), default=None,
+                   help="which rate the sweep varies (default: write)")
     g.add_argument("--option", default=None, help="sweep this partition option of --config (e.g. a write "
                    "operating point) instead of --rates")
     g.add_argument("--values", nargs="+", default=None, help="values of --option (numbers or strings)")
@@ -109,6 +111,7 @@ def run(args) -> int:
 
     if args.sweep:
         args.action = "sweep"
+    _check_action_options(args)
     if args.option and not args.config:
         raise UserError("--option needs --config (the partition options to vary)")
     if args.option and not args.values:
@@ -120,6 +123,37 @@ def run(args) -> int:
     if args.action == "sweep":
         return _run_sweep(args, settings, data, net, console)
     return _run_train(args, settings, data, net, console)
+
+
+#: sweep-only options (argparse dest -> flag) and what a sweep uses when they are not given
+_SWEEP_ONLY = {"seeds": "--seeds", "rates": "--rates", "kind": "--kind", "option": "--option", "values": "--values",
+               "plot": "--plot"}
+_SWEEP_DEFAULTS = {"seeds": [0, 1, 2], "rates": [1e-7, 1e-6, 1e-5, 1e-4, 1e-3], "kind": "write"}
+
+
+def _check_action_options(args) -> None:
+    """Reject options the chosen action would ignore, then fill in the defaults of the ones it uses."""
+    from archsim.cli import UserError
+
+    given = [flag for dest, flag in _SWEEP_ONLY.items() if getattr(args, dest) is not None]
+    if args.action == "train":
+        if given:
+            raise UserError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for `archsim accuracy sweep`; "
+                            "the train action takes --seed")
+        args.seed = 0 if args.seed is None else args.seed
+    else:
+        if args.seed is not None:
+            raise UserError("--seed is for the train action; a sweep takes --seeds")
+        if args.values is not None and args.option is None:
+            raise UserError("--values needs --option (the partition option they set)")
+        if args.option is not None and (args.rates is not None or args.kind is not None):
+            raise UserError("--option sweeps a config option; --rates and --kind sweep explicit rates: give one or "
+                            "the other")
+        for dest, default in _SWEEP_DEFAULTS.items():
+            if getattr(args, dest) is None:
+                setattr(args, dest, default)
+    if args.data_dir is not None and args.dataset == "digits":
+        raise UserError("--data-dir is for --dataset cifar10 / cifar100; digits is embedded")
 
 
 def _progress(quiet: bool):

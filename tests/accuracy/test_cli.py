@@ -48,7 +48,7 @@ def test_sweep_flag_alias_and_config_option(tmp_path):
 
 
 @pytest.mark.parametrize("argv,msg", [(["--inject", "weight=7"], "outside"), (["--workload", "nope"], "unknown"),
-                                      (["--dataset", "cifar10"], "data-dir"), (["--option", "x"], "--config")])
+                                      (["--dataset", "cifar10"], "data-dir"), (["sweep", "--option", "x"], "--config")])
 def test_user_errors_exit_2(argv, msg, capsys):
     assert main(["accuracy", *FAST, *argv]) == 2
     assert msg in capsys.readouterr().err
@@ -66,3 +66,20 @@ def test_flips_table_fits_80_columns(capsys, monkeypatch):
     assert max(map(len, table.splitlines())) <= 80
     for shown in ("1.0e-03", "1.0e-07", "6.6e-07", "optimizer_state", "weight_gradient"):
         assert shown in table
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["--rates", "1e-3"], "--rates is for `archsim accuracy sweep`"),
+    (["--plot", "p.png", "--seeds", "1"], "--seeds, --plot are for"),
+    (["sweep", "--seed", "1"], "--seed is for the train action"),
+    (["sweep", "--values", "7"], "--values needs --option"),
+    (["sweep", "--config", "c.yaml", "--option", "write_pulse_ns", "--values", "7", "--rates", "1e-3"],
+     "give one or the other"),
+    (["--datatypes", "weight", "--inject", "activation=1e-3"], "activation is not among --datatypes"),
+    (["--data-dir", "."], "--data-dir is for --dataset cifar10"),
+    (["--image-size", "10000"], "allowed: 1 to"),
+    (["--batch-size", "1"], "needs at least 2 samples per training batch"),
+])
+def test_options_the_action_would_ignore_exit_2(argv, msg, capsys):
+    assert main(["accuracy", *FAST, *argv]) == 2
+    assert msg in capsys.readouterr().err

@@ -72,3 +72,8 @@ def test_cifar_errors(tmp_path):
 def test_resize():
     d = load_digits().resized(32)
     assert d.x_train.shape[1:] == (1, 32, 32)
+
+
+def test_resize_too_large_names_the_limit():
+    with pytest.raises(ValueError, match=r"image size 10000: .* GiB .*allowed: 1 to \d+"):
+        load_digits().resized(10000)

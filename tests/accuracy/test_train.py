@@ -36,3 +36,26 @@ def test_registered_mini_network_trains_on_digits(digits):
     net = network_for("resnet18-mini", digits)
     r = train(net, digits, TrainSettings(epochs=1), None, seed=0)
     assert r.final_accuracy > 0.5  # one epoch already beats chance (0.1) clearly
+
+
+def test_batch_of_one_with_batch_norm(digits):
+    """A last batch of one sample joins the batch before it (batch norm needs two); a batch size of one is an
+    error that says why."""
+    import pytest
+
+    from archsim.accuracy.train import epoch_steps, network_for
+
+    net = network_for("resnet18-mini", digits)  # its 1 x 1 feature maps meet batch norm
+    assert epoch_steps(net, 65, 32) == 2 and epoch_steps(net, 64, 32) == 2 and epoch_steps(net, 66, 32) == 3
+    seen = []
+    r = train(net, digits, TrainSettings(epochs=1, batch_size=32, train_samples=65), None, seed=0,
+              on_step=lambda d, t: seen.append((d, t)))
+    assert seen[-1] == (2, 2) and r.final_accuracy >= 0.0
+    for bs, n in ((1, None), (32, 1)):
+        with pytest.raises(ValueError, match="batch norm.*at least 2"):
+            train(net, digits, TrainSettings(epochs=1, batch_size=bs, train_samples=n or 4), None, seed=0)
+    from archsim.workload.graph import NetworkBuilder
+
+    b = NetworkBuilder("plain", (1, 8, 8), 10)  # no batch norm: batches of one are fine
+    b.linear(b.flatten(b.gap(b.relu(b.conv(b.input, 4, 3, padding=1)))), 10)
+    assert epoch_steps(b.build(), 65, 32) == 3
