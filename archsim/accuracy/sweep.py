@@ -7,6 +7,7 @@ partition option (e.g. an STT-MRAM write operating point) takes a list of values
 from __future__ import annotations
 
 import math
+import pathlib
 import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Literal
@@ -113,6 +114,7 @@ class SweepResult:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()
+        pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=120)
         plt.close(fig)
 

@@ -7,6 +7,9 @@ import json
 import math
 import sys
 
+from archsim.cli.argtypes import nonempty, output_file, plot_file
+from archsim.report.files import atomic_write_text
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
@@ -18,14 +21,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="train: clean vs injected run; sweep: accuracy vs bit error rate")
     p.add_argument("--sweep", action="store_true", help="same as the `sweep` action")
     g = p.add_argument_group("network and data")
-    g.add_argument("--workload", default="resnet18-mini", help="registered network (see `archsim workloads`)")
+    g.add_argument("--workload", type=nonempty, default="resnet18-mini", help="registered network (see `archsim workloads`)")
     g.add_argument("--dataset", default="digits", choices=("digits", "cifar10", "cifar100"),
                    help="digits is embedded (scikit-learn); CIFAR needs --data-dir")
-    g.add_argument("--data-dir", default=None, help="folder with the CIFAR python-pickle batches")
+    g.add_argument("--data-dir", type=nonempty, default=None, help="folder with the CIFAR python-pickle batches")
     g.add_argument("--image-size", type=int, default=None, help="resize images to N x N (e.g. 32 for vgg16-mini)")
     g.add_argument("--train-samples", type=int, default=None, help="use only the first N training samples")
     g = p.add_argument_group("errors")
-    g.add_argument("--config", default=None, help="archsim config (YAML/TOML): rates and formats per data type "
+    g.add_argument("--config", type=nonempty, default=None, help="archsim config (YAML/TOML): rates and formats per data type "
                    "from its scratchpad partitions and their technology models")
     g.add_argument("--inject", action="append", default=[], metavar="DT[:KIND]=RATE",
                    help="explicit per-bit rate, overrides the config; KIND: write (both directions, default), "
@@ -61,9 +64,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--option", default=None, help="sweep this partition option of --config (e.g. a write "
                    "operating point) instead of --rates")
     g.add_argument("--values", nargs="+", default=None, help="values of --option (numbers or strings)")
-    g.add_argument("--plot", default=None, metavar="F.png", help="sweep: accuracy vs BER plot (PNG)")
+    g.add_argument("--plot", type=plot_file, default=None, metavar="F.png",
+                   help="sweep: accuracy vs BER plot (PNG, or another type matplotlib writes)")
     g = p.add_argument_group("output")
-    g.add_argument("--json", default=None, metavar="FILE", help="write the results as JSON")
+    g.add_argument("--json", type=output_file, default=None, metavar="FILE", help="write the results as JSON")
     g.add_argument("--quiet", action="store_true", help="no progress bar and no tables")
     return p
 
@@ -196,8 +200,7 @@ def _run_train(args, settings, data, net, console) -> int:
     if args.json:
         out = {"command": "accuracy", "workload": args.workload, "network": net.name, "dataset": data.name, "seed": args.seed,
                "settings": settings.model_dump(), **cmp.as_dict()}
-        with open(args.json, "w") as f:
-            json.dump(out, f, indent=2, default=str)
+        atomic_write_text(args.json, json.dumps(out, indent=2, default=str) + "\n")
     return 0
 
 
@@ -271,8 +274,8 @@ def _run_sweep(args, settings, data, net, console) -> int:
         res.plot(args.plot)
         console.print(f"plot written to {args.plot}")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"command": "accuracy sweep", **res.as_dict(), "workload": args.workload, "network": net.name}, f, indent=2, default=str)
+        atomic_write_text(args.json, json.dumps({"command": "accuracy sweep", **res.as_dict(), "workload": args.workload,
+                                                 "network": net.name}, indent=2, default=str) + "\n")
     return 0
 
 

@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
+import pathlib
+
+from archsim.cli.argtypes import float_list_in, output_file, plot_file
 
 
-def _floats(text: str, name: str) -> list[float]:
+def _floats(text: str, name: str, lo: float, hi: float, unit: str) -> list[float]:
+    """Parse in ``run`` (not as an argparse type) so a bad list is one ``archsim: error: --NAME: ...`` line."""
     try:
-        vals = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise ValueError(f"--{name}: expected comma-separated numbers, got {text!r}") from None
-    if not vals:
-        raise ValueError(f"--{name}: no values given")
-    return vals
+        return float_list_in(lo, hi, unit)(text)
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(f"--{name}: {exc}") from None
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -27,8 +27,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--delta", type=float, default=None, help="thermal stability factor (default 60)")
     p.add_argument("--diameter-nm", type=float, default=None, help="free-layer diameter, nm (default 25)")
     p.add_argument("--temperature-k", type=float, default=None, help="temperature, K (default 300)")
-    p.add_argument("--plot", metavar="FILE.png", help="write WER vs pulse width (one curve per voltage, direction)")
-    p.add_argument("--json", metavar="FILE", help="write the table as JSON")
+    p.add_argument("--plot", type=plot_file, metavar="FILE.png",
+                   help="write WER vs pulse width (one curve per voltage, direction); .png, .pdf, .svg, ...")
+    p.add_argument("--json", type=output_file, metavar="FILE", help="write the table as JSON")
     return p
 
 
@@ -38,9 +39,11 @@ def run(args) -> int:
     from rich.table import Table
 
     from archsim.device import MTJ, MTJParams, WriteOperatingPoint
+    from archsim.device.mtj import MAX_PULSE_NS, VOLTAGE_RANGE_V
+    from archsim.report.files import atomic_write_text
 
-    voltages = _floats(args.voltages, "voltages")
-    pulses = _floats(args.pulses_ns, "pulses-ns")
+    voltages = _floats(args.voltages, "voltages", *VOLTAGE_RANGE_V, "V")
+    pulses = _floats(args.pulses_ns, "pulses-ns", 0.0, MAX_PULSE_NS, "ns")  # lower bound: mtj.min_pulse_ns below
     overrides = {k: v for k, v in (("thermal_stability", args.delta), ("diameter_nm", args.diameter_nm),
                                    ("temperature_k", args.temperature_k)) if v is not None}
     mtj = MTJ(MTJParams(**overrides))
@@ -67,7 +70,7 @@ def run(args) -> int:
 
     if args.json:
         out = {"params": mtj.params.model_dump(), "derived": mtj.summary(), "rows": rows}
-        Path(args.json).write_text(json.dumps(out, indent=1))
+        atomic_write_text(args.json, json.dumps(out, indent=1))
     if args.plot:
         import matplotlib
 
@@ -89,6 +92,11 @@ def run(args) -> int:
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
         fig.tight_layout()
-        fig.savefig(args.plot, dpi=110)
-        plt.close(fig)
+        try:
+            pathlib.Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(args.plot, dpi=110)
+        except OSError as exc:
+            raise ValueError(f"--plot: cannot write {args.plot!r}: {exc.strerror or exc}") from None
+        finally:
+            plt.close(fig)
     return 0

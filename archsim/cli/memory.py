@@ -8,7 +8,7 @@ import argparse
 import json
 import math
 
-from archsim.cli.argtypes import float_list
+from archsim.cli.argtypes import float_list, name_list, output_file
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -19,8 +19,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--capacities-mb", type=float_list, default=[1.0, 4.0, 16.0], metavar="LIST",
                    help="bank capacities in MiB, comma-separated (default 1,4,16)")
     p.add_argument("--word-bits", type=int, default=64, help="access width in bits (default 64)")
-    p.add_argument("--technologies", default="sram,sttmram", help="comma-separated technologies (default "
-                   "sram,sttmram)")
+    p.add_argument("--technologies", type=name_list, default="sram,sttmram",
+                   help="comma-separated technologies (default sram,sttmram)")
     p.add_argument("--write-voltage", type=float, default=None, metavar="V", help="MRAM write voltage, V")
     p.add_argument("--write-pulse-ns", type=float, default=None, metavar="NS", help="MRAM write pulse, ns")
     p.add_argument("--cell-area-f2", type=float, default=None, metavar="F2", help="MRAM cell area, F^2")
@@ -28,7 +28,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="MRAM write scheme (default all_bits)")
     p.add_argument("--feature-size-nm", type=float, default=None, metavar="NM",
                    help="technology node for every technology, nm (default 22)")
-    p.add_argument("--json", metavar="FILE", default=None, help="also write the rows to FILE as JSON")
+    p.add_argument("--json", type=output_file, metavar="FILE", default=None, help="also write the rows to FILE as JSON")
     return p
 
 
@@ -52,7 +52,7 @@ def characterize_rows(capacities_mb: list[float], word_bits: int, techs: list[st
 
     rows = []
     for mb in capacities_mb:
-        cap = int(round(mb * 1024 * 1024))
+        cap = int(round(mb * 1024 * 1024)) if math.isfinite(mb) else 0
         if mb <= 0 or not math.isfinite(mb) or cap * 8 < word_bits:
             raise UserError(f"--capacities-mb: capacity {mb} MiB must be positive and hold at least one "
                             f"{word_bits}-bit word")
@@ -71,15 +71,23 @@ def run(args) -> int:
 
     from archsim.cli import UserError
     from archsim.memory import technologies
+    from archsim.report.files import atomic_write_text
 
     if args.word_bits <= 0 or args.word_bits % 8:
         raise UserError(f"--word-bits must be a positive multiple of 8, got {args.word_bits}")
-    techs = [t.strip().lower() for t in args.technologies.split(",") if t.strip()]
+    techs = [t.lower() for t in args.technologies]
     known = technologies()
     for t in techs:
         if t not in known or t == "explicit":
             raise UserError(f"--technologies: unknown or non-model technology {t!r}; choose from "
                             f"{', '.join(k for k in known if k != 'explicit')}")
+    mram_only = [flag for flag, val in (("--write-voltage", args.write_voltage), ("--write-pulse-ns",
+                                                                                  args.write_pulse_ns),
+                                        ("--cell-area-f2", args.cell_area_f2), ("--write-scheme", args.write_scheme))
+                 if val is not None]
+    if mram_only and "sttmram" not in techs:
+        raise UserError(f"{', '.join(mram_only)} set{'s' if len(mram_only) == 1 else ''} STT-MRAM cells, but "
+                        f"--technologies is {','.join(techs)}; add sttmram")
     options = {t: _options(t, args) for t in set(techs) | {"sram"}}
     rows = characterize_rows(args.capacities_mb, args.word_bits, techs, options)
 
@@ -101,7 +109,6 @@ def run(args) -> int:
         payload = {"word_bits": args.word_bits, "options": options,
                    "rows": [{k: (None if isinstance(v, float) and math.isinf(v) else v) for k, v in r.items()}
                             for r in rows]}
-        with open(args.json, "w") as fh:
-            json.dump(payload, fh, indent=2)
+        atomic_write_text(args.json, json.dumps(payload, indent=2))
         console.print(f"wrote {args.json}")
     return 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from archsim.cli.argtypes import float_list
+from archsim.cli.argtypes import float_list, name_list, nonempty, output_dir
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -22,10 +22,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "heterogeneous configurations over a grid of MRAM write voltages and pulse widths; reports energy "
         "(with breakdown), latency, write energy and training accuracy per point, the Pareto front, and the "
         "lowest-energy configuration within an accuracy-drop bound. See docs/results.md.")
-    p.add_argument("--spec", metavar="FILE", default=None, help="study file (YAML/TOML; fields of StudySpec)")
-    p.add_argument("--networks", default=None, metavar="LIST", help="only these networks of the study "
+    p.add_argument("--spec", type=nonempty, metavar="FILE", default=None,
+                   help="study file (YAML/TOML; fields of StudySpec)")
+    p.add_argument("--networks", type=name_list, default=None, metavar="LIST", help="only these networks of the study "
                    "(comma-separated)")
-    p.add_argument("--out", default=None, metavar="DIR", help="results directory (default results/study/NAME)")
+    p.add_argument("--out", type=output_dir, default=None, metavar="DIR",
+                   help="results directory (default results/study/NAME)")
     g = p.add_argument_group("grid and accuracy (override the study file)")
     g.add_argument("--voltages", type=float_list, default=None, metavar="LIST", help="write voltages, V")
     g.add_argument("--pulses", type=float_list, default=None, metavar="LIST", help="write pulse widths, ns")
@@ -39,7 +41,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--backend", choices=("local", "serial", "ray"), default="local",
                    help="local process pool (default), serial, or a Ray cluster")
     g.add_argument("--workers", type=int, default=None, help="parallel tasks (default: the usable cores)")
-    g.add_argument("--ray-address", default=None, help="Ray cluster address (default: start a local instance)")
+    g.add_argument("--ray-address", type=nonempty, default=None,
+                   help="Ray cluster address (default: start a local instance)")
     g.add_argument("--stop-after", type=int, default=None, metavar="N",
                    help="stop after N newly computed tasks, as if killed (testing resume)")
     g.add_argument("--quiet", action="store_true", help="no progress bar and no tables (files only)")
@@ -77,7 +80,7 @@ def run(args) -> int:
 
     spec = load_spec(args.spec, _overrides(args))
     if args.networks:
-        want = [n.strip() for n in args.networks.split(",") if n.strip()]
+        want = args.networks
         known = [n.name for n in spec.networks]
         bad = [n for n in want if n not in known]
         if bad:

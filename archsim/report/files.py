@@ -2,26 +2,76 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import math
 import os
 import pathlib
-import tempfile
+import secrets
+import stat
 
 
 def atomic_write_text(path: str | pathlib.Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same folder and a rename.
+
+    The file gets the mode a plain ``open(path, "w")`` would give it (an existing file keeps its mode, a new one
+    0o666 less the umask). An OS error (the path is a directory, a parent is a file, no permission, disk full)
+    raises :class:`OutputError` (a ``ValueError``) with a one-line message naming the path.
+    """
     p = pathlib.Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+    if not str(path).strip():
+        raise OutputError(f"cannot write {str(path)!r}: empty file name")
     try:
+        if p.is_dir():
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(p))
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = _create_temp(p)
+    except OSError as exc:
+        raise OutputError(_describe(p, exc)) from None
+    try:
+        try:
+            mode = stat.S_IMODE(os.stat(p).st_mode) if p.is_file() else None
+            if mode is not None:
+                os.chmod(tmp, mode)
+        except OSError:
+            pass
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
         os.replace(tmp, p)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise OutputError(_describe(p, exc)) from None
         raise
+
+
+class OutputError(ValueError):
+    """A report file could not be written (printed by the CLI as one line, exit status 2)."""
+
+
+def _create_temp(p: pathlib.Path) -> tuple[int, str]:
+    """Open a new, unique temp file next to ``p``; mode 0o666 less the umask, as ``open()`` would create it."""
+    for _ in range(100):
+        tmp = str(p.parent / f".{p.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(p.parent))
+
+
+def _describe(p: pathlib.Path, exc: OSError) -> str:
+    if isinstance(exc, IsADirectoryError) and p.is_dir():
+        return f"cannot write {str(p)!r}: it is a directory; give a file path"
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        for parent in p.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    return f"cannot write {str(p)!r}: {str(parent)!r} is not a directory"
+                break
+    return f"cannot write {str(p)!r}: {exc.strerror or exc}"
 
 
 def _clean(x):

@@ -83,3 +83,17 @@ def test_flips_table_fits_80_columns(capsys, monkeypatch):
 def test_options_the_action_would_ignore_exit_2(argv, msg, capsys):
     assert main(["accuracy", *FAST, *argv]) == 2
     assert msg in capsys.readouterr().err
+
+
+def test_bad_output_paths_rejected_before_training(tmp_path, capsys):
+    for argv, msg in ((["--json", str(tmp_path)], "is a directory"),
+                      (["sweep", "--plot", str(tmp_path / "p.txt")], "unsupported plot file type")):
+        with pytest.raises(SystemExit) as exc:  # argparse: usage and one error line, status 2
+            main(["accuracy", *FAST, *argv])
+        assert exc.value.code == 2 and msg in capsys.readouterr().err
+
+
+def test_json_into_new_folder(tmp_path):
+    out = tmp_path / "new" / "a.json"
+    assert main(["accuracy", *FAST, "--inject", "weight=1e-3", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["command"] == "accuracy"
