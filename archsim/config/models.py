@@ -1,6 +1,8 @@
 """Configuration models (pydantic v2): one place for defaults, ranges and their validation messages.
 
-Every model forbids unknown keys and is frozen; units are in the field names. Defaults and their sources are listed
+Every model forbids unknown keys, is frozen and is strict about types: ``rows: true``, ``rows: "128"`` or
+``momentum: "yes"`` are errors, never coerced (an integer is still accepted where a float is expected, and
+strings for literals). Units are in the field names. Defaults and their sources are listed
 in docs/config.md. A config file (YAML or TOML) holds any subset of :class:`SimConfig`; missing fields take defaults.
 """
 from __future__ import annotations
@@ -9,7 +11,8 @@ import hashlib
 import json
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from archsim.datatypes import DataType
 
@@ -18,7 +21,11 @@ FORMAT_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2, "int8": 1}
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    """Base of the config models: unknown keys are errors, instances are frozen, and types are strict (pydantic
+    strict mode: no bool -> int, str -> int/float/bool coercion; int -> float is allowed). A field that must take
+    an enum from a YAML/TOML string opts out with ``Annotated[TheEnum, Strict(False)]``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, strict=True)
 
     def content_hash(self) -> str:
         """Stable hash of the full config (keys sorted): keys results in resumable sweep stores."""
@@ -84,6 +91,26 @@ class PartitionConfig(StrictModel):
             raise ValueError(f"unknown memory technology {v!r}; allowed: {', '.join(technologies())}")
         return v.lower()
 
+    @field_validator("options")
+    @classmethod
+    def _known_options(cls, v: dict, info: ValidationInfo) -> dict:
+        """Validate the options against the technology's Options model (strictly) and its operating range, so that
+        errors are located at ``...options.<field>``. The raw mapping is kept."""
+        name = info.data.get("technology")
+        if name is None:  # the technology itself is invalid (reported on its own)
+            return v
+        from archsim.memory import OptionError, technology
+
+        tech = technology(name)
+        opts = tech.Options.model_validate(v, strict=True)  # a ValidationError here is located under options
+        try:
+            tech.check_options(opts)
+        except OptionError as exc:
+            raise ValidationError.from_exception_data("options", [{
+                "type": PydanticCustomError("technology_option", "{message}", {"message": exc.message}),
+                "loc": tuple(exc.field.split(".")), "input": exc.value}]) from None
+        return v
+
     @field_validator("word_bits")
     @classmethod
     def _word(cls, v: int) -> int:
@@ -101,9 +128,6 @@ class PartitionConfig(StrictModel):
         if self.ecc != "none" and self.word_bits % self.ecc_data_bits:
             raise ValueError(f"ecc_data_bits={self.ecc_data_bits} must divide word_bits={self.word_bits} (whole code "
                              "words per access)")
-        from archsim.memory import technology
-
-        technology(self.technology).options(self.options)  # validate the options now, naming the technology
         return self
 
     @property

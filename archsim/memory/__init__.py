@@ -1,6 +1,6 @@
 """Memory cost models (pure: no SimPy, no torch): bank technologies behind one interface, DRAM, scenarios."""
-from .base import (BankCharacteristics, BankGeometry, MemoryTechnology, TechnologyOptions, characterize,
-                   technologies, technology)
+from .base import (BankCharacteristics, BankGeometry, MemoryTechnology, OptionError, TechnologyOptions,
+                   characterize, technologies, technology)
 
 
 def _register_builtins() -> None:
@@ -25,5 +25,5 @@ def __getattr__(name):  # lazily register built-in technologies on first use of 
     raise AttributeError(name)
 
 
-__all__ = ["BankCharacteristics", "BankGeometry", "MemoryTechnology", "TechnologyOptions", "characterize",
-           "technologies", "technology"]
+__all__ = ["BankCharacteristics", "BankGeometry", "MemoryTechnology", "OptionError", "TechnologyOptions",
+           "characterize", "technologies", "technology"]

@@ -24,6 +24,16 @@ class TechnologyOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class OptionError(ValueError):
+    """Options that the ``Options`` model accepts but the cost model cannot evaluate (e.g. an MRAM write that
+    never switches). ``field`` names the option (dotted for nested ones), ``value`` is the offending value, and
+    ``message`` says why and what range is allowed (config validation locates it at ``...options.<field>``)."""
+
+    def __init__(self, field: str, value, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field, self.value, self.message = field, value, message
+
+
 @dataclass(frozen=True)
 class BankGeometry:
     """How one bank is organised: its capacity and the width of one access."""
@@ -103,6 +113,10 @@ class MemoryTechnology(ABC):
         if isinstance(raw, self.Options):
             return raw
         return self.Options.model_validate(raw or {})
+
+    def check_options(self, options: TechnologyOptions) -> None:
+        """Hook: raise :class:`OptionError` for validated options that :meth:`characterize` cannot evaluate (an
+        operating point outside the model's range). Called when a config is validated; default: nothing to check."""
 
     @abstractmethod
     def characterize(self, geometry: BankGeometry, options: TechnologyOptions) -> BankCharacteristics:

@@ -16,11 +16,11 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from archsim.device.mtj import MTJ
+from archsim.device.mtj import (MTJ, NEVER_SWITCHES_WER, READ_VOLTAGE_RANGE_V, VOLTAGE_RANGE_V, DeviceError)
 from archsim.device.params import MTJParams, WriteOperatingPoint
 
 from . import array_model as am
-from .base import BankCharacteristics, BankGeometry, MemoryTechnology
+from .base import BankCharacteristics, BankGeometry, MemoryTechnology, OptionError
 
 _REF = am.NVMX_STT_1MB
 _REF_GLOBAL = am.reference_global_path(_REF, am.STT_PERIPHERY_F2)
@@ -121,6 +121,53 @@ class STTMRAM(MemoryTechnology):
     description = ("1T-1MTJ STT-MRAM bank: NVSim-class array model (NVMExplorer 22 nm, 1 MB) + archsim MTJ "
                    "device model for write energy/latency/BER and read disturb")
     Options = STTMRAMOptions
+
+    def check_options(self, options: STTMRAMOptions) -> None:
+        """The device model's range, checked when a config is validated, naming the option and its allowed range
+        (:meth:`characterize` would raise a :class:`~archsim.device.mtj.DeviceError` naming neither)."""
+        try:
+            mtj = MTJ(options.mtj)
+        except DeviceError as exc:
+            raise OptionError("mtj", None, str(exc)) from None
+        v, t = options.write_voltage_v, options.write_pulse_ns
+        t_hi = next(m.le for m in STTMRAMOptions.model_fields["write_pulse_ns"].metadata if hasattr(m, "le"))
+        t_min = mtj.min_pulse_ns
+        if t < t_min:
+            raise OptionError("write_pulse_ns", t, f"{t:g} ns is shorter than the MTJ model's validity bound "
+                              f"{t_min:.3g} ns (one free-layer precession period); allowed: {t_min:.3g} to "
+                              f"{t_hi:g} ns")
+        lo, hi = VOLTAGE_RANGE_V
+        if not lo <= v <= hi:
+            raise OptionError("write_voltage_v", v, f"{v:g} V is outside the MTJ model's range; allowed: {lo:g} to "
+                              f"{hi:g} V")
+        lo, hi = READ_VOLTAGE_RANGE_V
+        if not lo <= options.read_voltage_v <= hi:
+            raise OptionError("read_voltage_v", options.read_voltage_v, f"{options.read_voltage_v:g} V is outside "
+                              f"the MTJ model's range; allowed: {lo:g} to {hi:g} V")
+        t_read = options.effective_read_pulse_ns
+        if t_read < t_min:
+            raise OptionError("read_pulse_ns", t_read, f"{t_read:g} ns is shorter than the MTJ model's validity "
+                              f"bound {t_min:.3g} ns (one free-layer precession period)")
+
+        def worst_wer(volts: float) -> tuple[float, str]:
+            r = mtj.evaluate_write(WriteOperatingPoint(voltage_v=volts, pulse_ns=t))
+            return max(r.wer_p2ap, r.wer_ap2p), ("P->AP" if r.wer_p2ap >= r.wer_ap2p else "AP->P")
+
+        wer, direction = worst_wer(v)
+        if wer > NEVER_SWITCHES_WER:
+            v_hi = VOLTAGE_RANGE_V[1]
+            if worst_wer(v_hi)[0] > NEVER_SWITCHES_WER:
+                need = (f"no write_voltage_v up to {v_hi:g} V switches at write_pulse_ns={t:g} ns; lengthen the "
+                        "pulse")
+            else:  # WER falls monotonically with V: bisect for the lowest voltage that switches at this pulse
+                a, b = v, v_hi
+                for _ in range(40):
+                    mid = 0.5 * (a + b)
+                    a, b = (mid, b) if worst_wer(mid)[0] > NEVER_SWITCHES_WER else (a, mid)
+                need = (f"at write_pulse_ns={t:g} ns allowed: {math.ceil(b * 1000) / 1000:g} to {v_hi:g} V "
+                        "(or lengthen the pulse)")
+            raise OptionError("write_voltage_v", v, f"a write at {v:g} V / {t:g} ns never switches {direction} "
+                              f"(WER {wer:.4g} > {NEVER_SWITCHES_WER:g}); {need}")
 
     def characterize(self, geometry: BankGeometry, options: STTMRAMOptions) -> BankCharacteristics:
         mtj = MTJ(options.mtj)

@@ -19,14 +19,16 @@ from __future__ import annotations
 import hashlib
 import json
 import pathlib
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, Strict, field_validator, model_validator
 
 from archsim.config.models import StrictModel
 from archsim.datatypes import DataType
 
 Backend = Literal["local", "serial", "ray"]
+#: a data type by name (``activation``, ...): the config models are strict, but YAML/TOML give enums as strings
+DataTypeName = Annotated[DataType, Strict(False)]
 
 
 class AccuracyProxy(StrictModel):
@@ -49,8 +51,8 @@ class Recipe(StrictModel):
     """A heterogeneous placement: which data types take the grid's relaxed write point, which stay in SRAM."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.+-]+$")
-    relaxed: list[DataType] = Field(min_length=1)
-    sram: list[DataType] = Field(default_factory=list)
+    relaxed: list[DataTypeName] = Field(min_length=1)
+    sram: list[DataTypeName] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _disjoint(self):
@@ -69,10 +71,19 @@ class WriteGrid(StrictModel):
 
     @field_validator("voltages_v", "pulses_ns")
     @classmethod
-    def _positive(cls, v: list[float]) -> list[float]:
-        bad = [x for x in v if not x > 0]
+    def _in_range(cls, v: list[float], info) -> list[float]:
+        """Each value must be a valid STT-MRAM write_voltage_v / write_pulse_ns (the MTJ model's range)."""
+        from archsim.device.mtj import MTJ, VOLTAGE_RANGE_V
+        from archsim.memory.sttmram import STTMRAMOptions
+
+        if info.field_name == "voltages_v":
+            (lo, hi), unit, option = VOLTAGE_RANGE_V, "V", "write_voltage_v"
+        else:
+            lo, unit, option = MTJ().min_pulse_ns, "ns", "write_pulse_ns"
+            hi = next(m.le for m in STTMRAMOptions.model_fields[option].metadata if hasattr(m, "le"))
+        bad = [x for x in v if not lo <= x <= hi]
         if bad:
-            raise ValueError(f"values must be > 0, got {bad}")
+            raise ValueError(f"values must be STT-MRAM {option} values in [{lo:.3g}, {hi:g}] {unit}, got {bad}")
         return v
 
     def points(self) -> list[tuple[float, float]]:
