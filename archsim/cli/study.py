@@ -92,6 +92,8 @@ def run(args) -> int:
                 raise UserError(f"unknown workload {w!r}; allowed: {', '.join(registry.names())}")
     if args.stop_after is not None and args.stop_after < 0:
         raise UserError(f"--stop-after must be >= 0, got {args.stop_after}")
+    if args.workers is not None and args.workers < 1:  # before the store and the progress bar exist
+        raise UserError(f"--workers must be >= 1, got {args.workers}")
     out = pathlib.Path(args.out or f"results/study/{spec.name}")
     console = make_console()
     progress = None if args.quiet else Progress(

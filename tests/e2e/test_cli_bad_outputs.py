@@ -227,3 +227,11 @@ def test_options_that_would_be_ignored_exit_2(argv, msg, capsys):
 
     assert main(argv) == 2
     assert msg in capsys.readouterr().err
+
+
+def test_study_bad_workers_leaves_no_store(tmp_path, capsys):
+    from archsim.cli import main
+
+    out = tmp_path / "st"
+    assert main(["study", "--out", str(out), "--workers", "0", "--quiet"]) == 2
+    assert "--workers must be >= 1" in capsys.readouterr().err and not out.exists()
