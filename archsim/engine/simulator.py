@@ -34,7 +34,9 @@ from .bank import BankGroup
 from .dram_channel import DRAMChannels
 from .write_buffer import WriteBuffer
 
-ENERGY_COMPONENTS = ("compute", "sram_read", "sram_write", "write_buffer", "leakage", "dram")
+#: energy components of a step; ``scratchpad_read`` / ``scratchpad_write`` are the on-chip banks' accesses, whatever
+#: their technology (called ``sram_read`` / ``sram_write`` before 2026-12-02: see archsim.study.analysis)
+ENERGY_COMPONENTS = ("compute", "scratchpad_read", "scratchpad_write", "write_buffer", "leakage", "dram")
 
 
 @dataclass
@@ -243,8 +245,8 @@ class Engine:
             e = {k: 0.0 for k in ENERGY_COMPONENTS}
             e["compute"] = op.macs * e_mac + op.vector_ops * e_vec
             for dt in DataType:
-                e["sram_read"] += r.sram_read_words.get(dt, 0.0) * self.banks[dt].read_energy_pj
-                e["sram_write"] += r.sram_write_words.get(dt, 0.0) * self.banks[dt].write_energy_pj
+                e["scratchpad_read"] += r.sram_read_words.get(dt, 0.0) * self.banks[dt].read_energy_pj
+                e["scratchpad_write"] += r.sram_write_words.get(dt, 0.0) * self.banks[dt].write_energy_pj
             for dt, (ew, _) in wb_e.items():
                 e["write_buffer"] += ew * self.words(dt, r.plan.sram_writes.get(dt, 0.0))
             e["leakage"] = leak_mw * elapsed * ns_per_cycle

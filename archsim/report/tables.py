@@ -45,7 +45,7 @@ def step_table(report, title: str | None = None) -> Table:
                   "/".join(_si(r["sram_reads"][dt.value]) for dt in DataType),
                   "/".join(_si(r["sram_writes"][dt.value]) for dt in DataType),
                   _si(r["dram_read_bytes"], "B"), _si(r["dram_write_bytes"], "B"),
-                  *(_uj(x) for x in (e["compute"], e["sram_read"] + e["sram_write"] + e["write_buffer"],
+                  *(_uj(x) for x in (e["compute"], e["scratchpad_read"] + e["scratchpad_write"] + e["write_buffer"],
                                      e["leakage"], e["dram"], e["total"])))
     return t
 

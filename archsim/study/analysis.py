@@ -15,6 +15,10 @@ from .points import DesignPoint
 from .store import ResultStore
 
 
+#: energy components under the names a store written before 2026-12-02 holds (results stay valid: same numbers)
+_RENAMED = {"sram_read": "scratchpad_read", "sram_write": "scratchpad_write"}
+
+
 def _mean_std(xs: list[float]) -> tuple[float, float]:
     if not xs:
         return math.nan, math.nan
@@ -34,7 +38,7 @@ def build_rows(points: list[DesignPoint], store: ResultStore) -> list[dict]:
                "total_energy_j": sim["total_energy_j"], "scratchpad_energy_j": sim["scratchpad_energy_j"],
                "write_energy_j": sim["write_energy_j"], "latency_s": sim["latency_s"],
                "area_mm2": sim["area_mm2"], "capacity_kib": sim["capacity_kib"], "dram_bytes": sim["dram_bytes"],
-               **{f"energy.{k}": v for k, v in sim["energy_j"].items() if k != "total"},
+               **{f"energy.{_RENAMED.get(k, k)}": v for k, v in sim["energy_j"].items() if k != "total"},
                "accuracy_pct": mean, "accuracy_std_pct": std, "accuracy_seeds": accs,
                "placement": p.placement()}
         rows.append(row)

@@ -10,7 +10,7 @@ import math
 import time
 
 #: energy components (archsim.engine.simulator.ENERGY_COMPONENTS) that belong to the on-chip scratchpad
-SCRATCHPAD_COMPONENTS = ("sram_read", "sram_write", "write_buffer", "leakage")
+SCRATCHPAD_COMPONENTS = ("scratchpad_read", "scratchpad_write", "write_buffer", "leakage")
 
 
 def execute(task: dict) -> dict:
@@ -43,7 +43,7 @@ def _sim(task: dict) -> dict:
             "energy_j": e,
             "total_energy_j": e["total"],
             "scratchpad_energy_j": sum(e.get(k, 0.0) for k in SCRATCHPAD_COMPONENTS),
-            "write_energy_j": e.get("sram_write", 0.0),
+            "write_energy_j": e.get("scratchpad_write", 0.0),
             "latency_s": tot["seconds"], "cycles": tot["cycles"], "stall_cycles": tot["stall_cycles"],
             "dram_bytes": tot["dram_read_bytes"] + tot["dram_write_bytes"],
             "area_mm2": sum(p["area_mm2"] for p in parts.values()),

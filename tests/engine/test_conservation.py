@@ -26,7 +26,7 @@ def test_bytes_and_energy_conserved(name, small_cfg):
     rep = build_report(net, small_cfg, res)
     tot = rep.totals["energy_pj"]
     assert math.isclose(sum(r["energy_pj"]["total"] for r in rep.records), tot["total"], rel_tol=1e-9)
-    for k in ("compute", "sram_read", "sram_write", "leakage", "dram"):
+    for k in ("compute", "scratchpad_read", "scratchpad_write", "leakage", "dram"):
         assert math.isclose(sum(r["energy_pj"][k] for r in rep.records), tot[k], rel_tol=1e-9)
         assert tot[k] > 0
     # cycles: every record's total = compute + stall, and the step is at least as long as the compute

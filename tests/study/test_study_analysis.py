@@ -73,3 +73,22 @@ def test_relaxed_write_counts_only_all_mram_points_within_the_bound():
     assert h["relaxed_write"]["label"] == "a" and h["relaxed_write"]["write_saving_vs_mram"] == 1.5
     assert headline(rows, recs, 10.0)[0]["relaxed_write"]["label"] == "b"
     assert headline(rows[:2], {"n": rows[0]}, 1.0)[0]["relaxed_write"] is None
+
+
+def test_rows_from_a_store_with_the_old_energy_names(tmp_path):
+    """A store written before the components were renamed (sram_read / sram_write) still gives scratchpad_* rows."""
+    from archsim.config import load_config
+    from archsim.study.analysis import build_rows
+    from archsim.study.points import DesignPoint
+    from archsim.study.store import ResultStore
+
+    store = ResultStore(tmp_path)
+    energy = {"compute": 1.0, "sram_read": 0.1, "sram_write": 0.2, "write_buffer": 0.01, "leakage": 0.05,
+              "dram": 0.5, "total": 1.86}
+    store.put("s", {"key": "s", "kind": "sim", "energy_j": energy, "total_energy_j": 1.86, "scratchpad_energy_j": 0.36,
+                    "write_energy_j": 0.2, "latency_s": 1e-3, "area_mm2": 1.0, "capacity_kib": 1024, "dram_bytes": 1})
+    store.put("a", {"key": "a", "kind": "acc", "final_accuracy": 0.9})
+    pt = DesignPoint("n", "sram", "sram", None, None, None, None, load_config(), sim_key="s", acc_keys=["a"])
+    row = build_rows([pt], store)[0]
+    assert row["energy.scratchpad_read"] == 0.1 and row["energy.scratchpad_write"] == 0.2
+    assert not any(k.startswith("energy.sram") for k in row)
