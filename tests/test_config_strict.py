@@ -202,3 +202,49 @@ def test_memory_scenario_options_errors_are_located(scenario, opts, field, text)
     locs = [".".join(map(str, e["loc"])) for e in info.value.errors()]
     assert f"scratchpad.partitions.activation.options.{field}" in locs
     assert text in str(info.value)
+
+
+def test_python_callers_tuples_and_numpy_scalars():
+    """Strict about what a file says, not about how Python hands it over: tuples and numpy scalars are taken as the
+    lists and numbers a YAML file would give (a numpy bool is still no integer)."""
+    import numpy as np
+    from pydantic import ValidationError
+
+    from archsim.config import load_config
+    from archsim.config.scenarios import SCENARIOS
+    from archsim.study.spec import StudySpec
+
+    assert load_config(None, {"array": {"rows": np.int64(64)}}).array.rows == 64
+    spec = StudySpec(scenarios=SCENARIOS, grid={"voltages_v": (1.1, np.float64(1.0)), "pulses_ns": [10]})
+    assert spec.scenarios == list(SCENARIOS) and spec.grid.voltages_v == [1.1, 1.0]
+    with pytest.raises(ValidationError, match="array.rows"):
+        load_config(None, {"array": {"rows": np.bool_(True)}})
+
+
+def test_plugin_options_validated_lax_unless_strict():
+    """A technology that does not ask for strict options (a plugin's default) takes what its Options model takes
+    in pydantic's lax mode, e.g. a tuple from a YAML list."""
+    from archsim.config import load_config
+    from archsim.memory import MemoryTechnology, TechnologyOptions
+    from archsim.datatypes import DataType
+    from archsim.memory.base import _TECHNOLOGIES
+    from archsim.memory.sttmram import STTMRAM
+
+    class LaxOptions(TechnologyOptions):
+        corner: tuple[float, float] = (1.0, 1.0)
+
+    class Lax(MemoryTechnology):
+        name = "laxtest"
+        Options = LaxOptions
+
+        def characterize(self, geometry, options):  # pragma: no cover - not simulated here
+            raise NotImplementedError
+
+    try:
+        cfg = load_config(None, {"scratchpad": {"partitions": {"weight": {"technology": "laxtest",
+                                                                           "options": {"corner": [0.9, 1.1]}}}}})
+        part = cfg.scratchpad.partition(DataType.WEIGHT)
+        assert part.technology == "laxtest" and part.options == {"corner": [0.9, 1.1]}
+    finally:
+        _TECHNOLOGIES.pop("laxtest", None)
+    assert not Lax.strict_options and STTMRAM.strict_options

@@ -121,13 +121,15 @@ def evaluate(model: GraphModule, x: torch.Tensor, y: torch.Tensor, batch: int = 
 
 
 def epoch_steps(net: Network, n: int, batch_size: int) -> int:
-    """Training steps per epoch over ``n`` samples. Batch norm needs two samples per batch for its statistics: with
-    it a last batch of one sample joins the batch before it, and a batch size or data set of one is an error."""
+    """Training steps per epoch over ``n`` samples. Batch norm in training needs more than one value per channel
+    for its statistics: where a batch-norm layer sees 1 x 1 feature maps, a batch of one sample cannot train, so a
+    last batch of one joins the batch before it, and a batch size or data set of one is an error."""
     steps = math.ceil(n / batch_size)
-    if any(l.kind == "bn" for l in net.layers()):
+    if any(l.kind == "bn" and l.out_shape[1] * l.out_shape[2] == 1 for l in net.layers()):
         if min(n, batch_size) < 2:
-            raise ValueError(f"{net.name} has batch norm, which needs at least 2 samples per training batch: "
-                             f"batch size {batch_size}, {n} training sample(s); allowed: 2 or more of each")
+            raise ValueError(f"{net.name} has batch norm over 1 x 1 feature maps, which needs at least 2 samples "
+                             f"per training batch: batch size {batch_size}, {n} training sample(s); allowed: 2 or "
+                             "more of each (or a larger --image-size)")
         if n % batch_size == 1:
             steps -= 1
     return steps

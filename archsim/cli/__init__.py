@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args._run(args) or 0)
     except ValidationError as err:
         print(f"archsim: {_format_validation_error(err)}", file=sys.stderr)
-    except (UserError, KeyError, FileNotFoundError, ValueError) as err:
+    except (UserError, KeyError, OSError, ValueError) as err:  # OSError: a file that cannot be read or written
         msg = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"archsim: error: {msg}", file=sys.stderr)
     except KeyboardInterrupt:

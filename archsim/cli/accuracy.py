@@ -270,12 +270,15 @@ def _run_sweep(args, settings, data, net, console) -> int:
                          f"[{_pct(c['min_accuracy'])}, {_pct(c['max_accuracy'])}]")
         t.add_row(label, *cells)
     console.print(t)
-    if args.plot:
-        res.plot(args.plot)
-        console.print(f"plot written to {args.plot}")
-    if args.json:
+    if args.json:  # first: a plot that cannot be written must not lose the sweep's numbers
         atomic_write_text(args.json, json.dumps({"command": "accuracy sweep", **res.as_dict(), "workload": args.workload,
                                                  "network": net.name}, indent=2, default=str) + "\n")
+    if args.plot:
+        try:
+            res.plot(args.plot)
+        except OSError as exc:
+            raise ValueError(f"--plot: cannot write {args.plot!r}: {exc.strerror or exc}") from None
+        console.print(f"plot written to {args.plot}")
     return 0
 
 

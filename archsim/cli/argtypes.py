@@ -10,8 +10,10 @@ import math
 import os
 import pathlib
 
-#: file suffixes matplotlib's Agg backend writes (``--plot``); anything else is refused before any work is done
-PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".eps", ".ps", ".jpg", ".jpeg")
+#: file suffixes matplotlib's Agg backend writes (``--plot``): ``get_supported_filetypes()`` of matplotlib 3.11
+#: less avif and gif, which need optional packages. Anything else is refused before any work is done
+PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".svgz", ".eps", ".ps", ".pgf", ".jpg", ".jpeg", ".tif", ".tiff", ".webp",
+                 ".raw", ".rgba")
 
 
 def _numbers(text: str) -> list[float]:

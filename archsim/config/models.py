@@ -7,6 +7,7 @@ in docs/config.md. A config file (YAML or TOML) holds any subset of :class:`SimC
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from typing import Literal
@@ -20,12 +21,50 @@ NumberFormat = Literal["fp32", "bf16", "fp16", "int8"]
 FORMAT_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2, "int8": 1}
 
 
+def _plain(x):
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if type(x).__module__ == "numpy" and hasattr(x, "item") and getattr(x, "ndim", None) == 0:
+        return x.item()
+    return x
+
+
+class _OptionFailure(Exception):
+    def __init__(self, loc: tuple, value, message: str):
+        super().__init__(message)
+        self.loc, self.value, self.message = loc, value, message
+
+
+@functools.lru_cache(maxsize=4096)
+def _check_options(name: str, blob: str) -> None:
+    """Options (as sorted JSON) valid for technology ``name``: a ValidationError of its Options model, or an
+    :class:`_OptionFailure` for a point outside the model's range. Cached: a study validates the same few operating
+    points thousands of times, and the range check evaluates the device model."""
+    from archsim.memory import OptionError, technology
+
+    tech = technology(name)
+    opts = tech.Options.model_validate(json.loads(blob), strict=tech.strict_options)
+    try:
+        tech.check_options(opts)
+    except OptionError as exc:
+        raise _OptionFailure(tuple(exc.field.split(".")), exc.value, exc.message) from None
+
+
 class StrictModel(BaseModel):
     """Base of the config models: unknown keys are errors, instances are frozen, and types are strict (pydantic
     strict mode: no bool -> int, str -> int/float/bool coercion; int -> float is allowed). A field that must take
     an enum from a YAML/TOML string opts out with ``Annotated[TheEnum, Strict(False)]``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain(cls, data):
+        """Python callers' containers and numbers as a YAML/TOML file would give them: tuples as lists, numpy
+        scalars as Python ones (strict mode would reject both; a numpy bool still is no int)."""
+        return _plain(data)
 
     def content_hash(self) -> str:
         """Stable hash of the full config (keys sorted): keys results in resumable sweep stores."""
@@ -94,21 +133,18 @@ class PartitionConfig(StrictModel):
     @field_validator("options")
     @classmethod
     def _known_options(cls, v: dict, info: ValidationInfo) -> dict:
-        """Validate the options against the technology's Options model (strictly) and its operating range, so that
-        errors are located at ``...options.<field>``. The raw mapping is kept."""
+        """Validate the options against the technology's Options model (strictly where the technology says so,
+        :attr:`~archsim.memory.base.MemoryTechnology.strict_options`) and its operating range, so that errors are
+        located at ``...options.<field>``. The raw mapping is kept."""
         name = info.data.get("technology")
         if name is None:  # the technology itself is invalid (reported on its own)
             return v
-        from archsim.memory import OptionError, technology
-
-        tech = technology(name)
-        opts = tech.Options.model_validate(v, strict=True)  # a ValidationError here is located under options
         try:
-            tech.check_options(opts)
-        except OptionError as exc:
+            _check_options(name, json.dumps(v, sort_keys=True, default=str))
+        except _OptionFailure as exc:
             raise ValidationError.from_exception_data("options", [{
                 "type": PydanticCustomError("technology_option", "{message}", {"message": exc.message}),
-                "loc": tuple(exc.field.split(".")), "input": exc.value}]) from None
+                "loc": exc.loc, "input": exc.value}]) from None
         return v
 
     @field_validator("word_bits")

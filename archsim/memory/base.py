@@ -103,6 +103,9 @@ class MemoryTechnology(ABC):
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     Options: ClassVar[type[TechnologyOptions]] = TechnologyOptions
+    #: validate config ``options`` in pydantic's strict mode (no str -> number or bool -> int coercion), as the
+    #: built-in technologies do; a plugin whose options take enums or tuples from YAML keeps the lax default
+    strict_options: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)

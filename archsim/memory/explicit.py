@@ -26,6 +26,7 @@ class ExplicitTechnology(MemoryTechnology):
     name = "explicit"
     description = "numbers given in the config (per bank, per access)"
     Options = ExplicitOptions
+    strict_options = True
 
     def characterize(self, geometry: BankGeometry, options: ExplicitOptions) -> BankCharacteristics:
         return BankCharacteristics(

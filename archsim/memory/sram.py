@@ -44,6 +44,7 @@ class SRAM(MemoryTechnology):
     name = "sram"
     description = "6T SRAM bank, NVSim-class array model calibrated to NVMExplorer 22 nm (1 MB)"
     Options = SRAMOptions
+    strict_options = True
 
     def characterize(self, geometry: BankGeometry, options: SRAMOptions) -> BankCharacteristics:
         geo = am.layout(geometry.capacity_bytes, options.cell_area_f2, am.SRAM_PERIPHERY_F2, options.feature_size_nm)

@@ -121,6 +121,7 @@ class STTMRAM(MemoryTechnology):
     description = ("1T-1MTJ STT-MRAM bank: NVSim-class array model (NVMExplorer 22 nm, 1 MB) + archsim MTJ "
                    "device model for write energy/latency/BER and read disturb")
     Options = STTMRAMOptions
+    strict_options = True
 
     def check_options(self, options: STTMRAMOptions) -> None:
         """The device model's range, checked when a config is validated, naming the option and its allowed range

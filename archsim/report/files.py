@@ -17,11 +17,20 @@ def atomic_write_text(path: str | pathlib.Path, text: str) -> None:
 
     The file gets the mode a plain ``open(path, "w")`` would give it (an existing file keeps its mode, a new one
     0o666 less the umask). An OS error (the path is a directory, a parent is a file, no permission, disk full)
-    raises :class:`OutputError` (a ``ValueError``) with a one-line message naming the path.
+    raises :class:`OutputError` (a ``ValueError``) with a one-line message naming the path. A symbolic link is
+    written through (its target is replaced), and a path that exists but is no regular file (``/dev/stdout``, a
+    FIFO) is written directly, as ``open()`` would.
     """
-    p = pathlib.Path(path)
     if not str(path).strip():
         raise OutputError(f"cannot write {str(path)!r}: empty file name")
+    p = pathlib.Path(os.path.realpath(path))
+    if p.exists() and not p.is_dir() and not p.is_file():  # a device or FIFO: no temp file, no rename
+        try:
+            with open(p, "w") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise OutputError(_describe(p, exc)) from None
+        return
     try:
         if p.is_dir():
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(p))

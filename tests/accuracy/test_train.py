@@ -59,3 +59,5 @@ def test_batch_of_one_with_batch_norm(digits):
     b = NetworkBuilder("plain", (1, 8, 8), 10)  # no batch norm: batches of one are fine
     b.linear(b.flatten(b.gap(b.relu(b.conv(b.input, 4, 3, padding=1)))), 10)
     assert epoch_steps(b.build(), 65, 32) == 3
+    big = network_for("resnet18-mini", digits.resized(64))  # 2 x 2 maps at its last batch norm: one sample trains
+    assert epoch_steps(big, 65, 32) == 3 and epoch_steps(big, 4, 1) == 4

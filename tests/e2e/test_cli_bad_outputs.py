@@ -235,3 +235,50 @@ def test_study_bad_workers_leaves_no_store(tmp_path, capsys):
     out = tmp_path / "st"
     assert main(["study", "--out", str(out), "--workers", "0", "--quiet"]) == 2
     assert "--workers must be >= 1" in capsys.readouterr().err and not out.exists()
+
+
+def test_writes_go_through_symlinks_and_special_files(tmp_path):
+    import os
+
+    from archsim.report.files import atomic_write_text
+
+    target = tmp_path / "target.json"
+    target.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    atomic_write_text(link, "new")
+    assert link.is_symlink() and target.read_text() == "new"
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    r = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader, so that opening the FIFO for writing does not block
+    try:
+        atomic_write_text(fifo, "through")
+        assert os.read(r, 100) == b"through"
+    finally:
+        os.close(r)
+    assert fifo.exists() and not fifo.is_file()
+
+
+def test_plot_suffixes_matplotlib_writes(tmp_path):
+    import argparse
+
+    from archsim.cli.argtypes import plot_file
+
+    for ok in ("a.png", "a.tiff", "a.webp", "a.svgz", "a.PDF"):
+        assert plot_file(str(tmp_path / ok))
+    with pytest.raises(argparse.ArgumentTypeError, match="unsupported plot file type"):
+        plot_file(str(tmp_path / "a.txt"))
+
+
+def test_unwritable_plot_keeps_the_sweep_json(tmp_path, capsys, monkeypatch):
+    from archsim.accuracy import sweep
+
+    def refuse(self, path):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(sweep.SweepResult, "plot", refuse)
+    js = tmp_path / "s.json"
+    rc = main(["accuracy", "sweep", "--workload", "resnet18-mini", "--epochs", "1", "--train-samples", "64",
+               "--datatypes", "weight", "--rates", "1e-3", "--seeds", "0", "--quiet", "--json", str(js),
+               "--plot", str(tmp_path / "p.png")])
+    assert rc == 2 and "--plot: cannot write" in capsys.readouterr().err and js.exists()
