@@ -248,3 +248,13 @@ def test_plugin_options_validated_lax_unless_strict():
     finally:
         _TECHNOLOGIES.pop("laxtest", None)
     assert not Lax.strict_options and STTMRAM.strict_options
+
+
+def test_study_grid_pulses_checked_against_the_nominal_mtj():
+    """The shortest valid pulse is the nominal MTJ's: a 15 nm cell precesses faster than the 25 nm default."""
+    from archsim.study.spec import StudySpec
+
+    small = {"mtj": {"diameter_nm": 15.0}}
+    assert StudySpec(nominal=small, grid={"voltages_v": [1.1], "pulses_ns": [0.03]}).grid.pulses_ns == [0.03]
+    with pytest.raises(ValidationError, match=r"grid.pulses_ns: \[0.03\] ns shorter .* 0.0458"):
+        StudySpec(grid={"voltages_v": [1.1], "pulses_ns": [0.03]})

@@ -72,16 +72,18 @@ class WriteGrid(StrictModel):
     @field_validator("voltages_v", "pulses_ns")
     @classmethod
     def _in_range(cls, v: list[float], info) -> list[float]:
-        """Each value must be a valid STT-MRAM write_voltage_v / write_pulse_ns (the MTJ model's range)."""
-        from archsim.device.mtj import MTJ, VOLTAGE_RANGE_V
+        """Each value must be a valid STT-MRAM write_voltage_v / write_pulse_ns (the MTJ model's range; the
+        shortest pulse depends on the nominal point's MTJ and is checked by :class:`StudySpec`)."""
+        from archsim.device.mtj import VOLTAGE_RANGE_V
         from archsim.memory.sttmram import STTMRAMOptions
 
         if info.field_name == "voltages_v":
             (lo, hi), unit, option = VOLTAGE_RANGE_V, "V", "write_voltage_v"
+            bad = [x for x in v if not lo <= x <= hi]
         else:
-            lo, unit, option = MTJ().min_pulse_ns, "ns", "write_pulse_ns"
+            lo, unit, option = 0.0, "ns", "write_pulse_ns"
             hi = next(m.le for m in STTMRAMOptions.model_fields[option].metadata if hasattr(m, "le"))
-        bad = [x for x in v if not lo <= x <= hi]
+            bad = [x for x in v if not lo < x <= hi]
         if bad:
             raise ValueError(f"values must be STT-MRAM {option} values in [{lo:.3g}, {hi:g}] {unit}, got {bad}")
         return v
@@ -152,6 +154,22 @@ class StudySpec(StrictModel):
     accuracy: AccuracySettings = Field(default_factory=AccuracySettings)
     accuracy_drop_pp: float = Field(1.0, ge=0.0, le=100.0, description="recommendation bound: largest mean "
                                     "accuracy drop vs the SRAM baseline, percentage points")
+
+    @model_validator(mode="after")
+    def _pulses_switch_the_nominal_mtj(self):
+        """The grid's pulses against the shortest pulse of the nominal point's MTJ (one precession period)."""
+        from archsim.device.mtj import MTJ
+        from archsim.memory.sttmram import STTMRAMOptions
+
+        try:
+            t_min = MTJ(STTMRAMOptions.model_validate(self.nominal).mtj).min_pulse_ns
+        except ValueError:  # bad nominal options: reported where the study builds its MRAM partitions
+            return self
+        bad = [t for t in self.grid.pulses_ns if t < t_min]
+        if bad:
+            raise ValueError(f"grid.pulses_ns: {bad} ns shorter than the nominal MTJ's shortest valid pulse "
+                             f"{t_min:.3g} ns (one free-layer precession period); allowed: {t_min:.3g} ns and more")
+        return self
 
     @model_validator(mode="after")
     def _unique(self):
