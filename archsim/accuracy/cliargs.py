@@ -65,8 +65,10 @@ def build_policy(config_path: str | None = None, injects=(), formats=(), datatyp
         pol = ErrorPolicy(fresh_old_contents=fresh_old)
     pol = pol.model_copy(update={"datatypes": {dt: m.model_copy(update={"write_model": write_model})
                                                for dt, m in pol.datatypes.items()}})
+    injected = {}  # data type -> the first --inject that named it
     for spec in injects:
         dt, fields, rate = parse_inject(spec)
+        injected.setdefault(dt, spec)
         pol = pol.with_rates(dt, write_model=write_model, **{f: rate for f in fields})
     for spec in formats:
         dt, fmt = parse_format(spec)
@@ -77,8 +79,7 @@ def build_policy(config_path: str | None = None, injects=(), formats=(), datatyp
             pol = pol.with_rates(d, int8_scale=int8_scale)
     if datatypes:
         keep = [parse_datatype(d) for d in datatypes]
-        for spec in injects:
-            dt = parse_inject(spec)[0]
+        for dt, spec in injected.items():
             if dt not in keep:
                 raise ValueError(f"--inject {spec!r}: {dt.value} is not among --datatypes "
                                  f"({', '.join(d.value for d in keep)}), so the rate would be ignored")

@@ -68,11 +68,11 @@ def name_list(text: str) -> list[str]:
 
 
 def _check_ancestors(p: pathlib.Path, text: str) -> None:
-    for parent in p.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise argparse.ArgumentTypeError(f"cannot create {text!r}: {str(parent)!r} is a file, not a directory")
-            return
+    from archsim.report.files import blocking_parent
+
+    parent = blocking_parent(p)
+    if parent is not None:
+        raise argparse.ArgumentTypeError(f"cannot create {text!r}: {str(parent)!r} is a file, not a directory")
 
 
 def output_file(text: str) -> str:

@@ -32,15 +32,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+#: STT-MRAM options the command sets: option -> argparse dest
+_MRAM_OPTIONS = {"write_voltage_v": "write_voltage", "write_pulse_ns": "write_pulse_ns",
+                 "cell_area_f2": "cell_area_f2", "write_scheme": "write_scheme"}
+
+
 def _options(tech: str, args) -> dict:
     opts: dict = {}
     if args.feature_size_nm is not None:
         opts["feature_size_nm"] = args.feature_size_nm
     if tech == "sttmram":
-        for key, val in (("write_voltage_v", args.write_voltage), ("write_pulse_ns", args.write_pulse_ns),
-                         ("cell_area_f2", args.cell_area_f2), ("write_scheme", args.write_scheme)):
-            if val is not None:
-                opts[key] = val
+        opts.update({key: getattr(args, dest) for key, dest in _MRAM_OPTIONS.items()
+                     if getattr(args, dest) is not None})
     return opts
 
 
@@ -81,10 +84,7 @@ def run(args) -> int:
         if t not in known or t == "explicit":
             raise UserError(f"--technologies: unknown or non-model technology {t!r}; choose from "
                             f"{', '.join(k for k in known if k != 'explicit')}")
-    mram_only = [flag for flag, val in (("--write-voltage", args.write_voltage), ("--write-pulse-ns",
-                                                                                  args.write_pulse_ns),
-                                        ("--cell-area-f2", args.cell_area_f2), ("--write-scheme", args.write_scheme))
-                 if val is not None]
+    mram_only = ["--" + dest.replace("_", "-") for dest in _MRAM_OPTIONS.values() if getattr(args, dest) is not None]
     if mram_only and "sttmram" not in techs:
         raise UserError(f"{', '.join(mram_only)} set{'s' if len(mram_only) == 1 else ''} STT-MRAM cells, but "
                         f"--technologies is {','.join(techs)}; add sttmram")

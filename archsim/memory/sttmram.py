@@ -51,6 +51,10 @@ def _q(z: float) -> float:
     return 0.5 * math.erfc(z / math.sqrt(2.0))
 
 
+#: longest write pulse an option may ask for, ns (1 ms: far beyond any STT-MRAM write; archsim's bound)
+MAX_WRITE_PULSE_NS = 1.0e6
+
+
 class STTMRAMOptions(am.ArrayOptions):
     cell_area_f2: float = Field(
         54.0, ge=6.0, le=200.0,
@@ -61,7 +65,7 @@ class STTMRAMOptions(am.ArrayOptions):
         description="write voltage across access device + MTJ, V ([derived] 1.25 V = 1 pJ/(80 uA x 10 ns), the "
         "NVSim default cell; same default as archsim.device.params.WriteOperatingPoint)")
     write_pulse_ns: float = Field(
-        _WRITE_DEFAULT.pulse_ns, gt=0.0, le=1.0e6,
+        _WRITE_DEFAULT.pulse_ns, gt=0.0, le=MAX_WRITE_PULSE_NS,
         description="write pulse width, ns ([read] 10 ns, NVSim sample_STTRAM.cell)")
     read_voltage_v: float = Field(
         0.25, gt=0.0, le=1.5, description="read voltage, V ([read] 0.25 V, NVSim sample_STTRAM.cell ReadVoltage)")
@@ -131,7 +135,7 @@ class STTMRAM(MemoryTechnology):
         except DeviceError as exc:
             raise OptionError("mtj", None, str(exc)) from None
         v, t = options.write_voltage_v, options.write_pulse_ns
-        t_hi = next(m.le for m in STTMRAMOptions.model_fields["write_pulse_ns"].metadata if hasattr(m, "le"))
+        t_hi = MAX_WRITE_PULSE_NS
         t_min = mtj.min_pulse_ns
         if t < t_min:
             raise OptionError("write_pulse_ns", t, f"{t:g} ns is shorter than the MTJ model's validity bound "

@@ -71,15 +71,19 @@ def _create_temp(p: pathlib.Path) -> tuple[int, str]:
     raise FileExistsError(errno.EEXIST, "no free temporary file name", str(p.parent))
 
 
+def blocking_parent(p: pathlib.Path) -> pathlib.Path | None:
+    """The nearest existing folder above ``p`` if it is no folder (a file there keeps ``p`` from being made)."""
+    for parent in p.parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None
+
+
 def _describe(p: pathlib.Path, exc: OSError) -> str:
     if isinstance(exc, IsADirectoryError) and p.is_dir():
         return f"cannot write {str(p)!r}: it is a directory; give a file path"
-    if isinstance(exc, (FileExistsError, NotADirectoryError)):
-        for parent in p.parents:
-            if parent.exists():
-                if not parent.is_dir():
-                    return f"cannot write {str(p)!r}: {str(parent)!r} is not a directory"
-                break
+    if isinstance(exc, (FileExistsError, NotADirectoryError)) and (parent := blocking_parent(p)) is not None:
+        return f"cannot write {str(p)!r}: {str(parent)!r} is not a directory"
     return f"cannot write {str(p)!r}: {exc.strerror or exc}"
 
 

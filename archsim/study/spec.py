@@ -75,14 +75,13 @@ class WriteGrid(StrictModel):
         """Each value must be a valid STT-MRAM write_voltage_v / write_pulse_ns (the MTJ model's range; the
         shortest pulse depends on the nominal point's MTJ and is checked by :class:`StudySpec`)."""
         from archsim.device.mtj import VOLTAGE_RANGE_V
-        from archsim.memory.sttmram import STTMRAMOptions
+        from archsim.memory.sttmram import MAX_WRITE_PULSE_NS
 
         if info.field_name == "voltages_v":
             (lo, hi), unit, option = VOLTAGE_RANGE_V, "V", "write_voltage_v"
             bad = [x for x in v if not lo <= x <= hi]
         else:
-            lo, unit, option = 0.0, "ns", "write_pulse_ns"
-            hi = next(m.le for m in STTMRAMOptions.model_fields[option].metadata if hasattr(m, "le"))
+            lo, hi, unit, option = 0.0, MAX_WRITE_PULSE_NS, "ns", "write_pulse_ns"
             bad = [x for x in v if not lo < x <= hi]
         if bad:
             raise ValueError(f"values must be STT-MRAM {option} values in [{lo:.3g}, {hi:g}] {unit}, got {bad}")
