@@ -10,7 +10,7 @@ ARGS ?=
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml setup.py constraints.txt archsim/accuracy/_bitflip.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# torch first and pinned: the local CPU wheel; anything else would pull CUDA packages
@@ -34,4 +34,4 @@ study: $(STAMP)
 	$(BIN)/archsim study $(ARGS)
 
 clean:
-	rm -rf $(VENV) results .pytest_cache .hypothesis
+	rm -rf $(VENV) results .pytest_cache .hypothesis build archsim/accuracy/_bitflip*.so

@@ -16,8 +16,7 @@ Parameters that autograd saves (a conv saves its weight, or the copy of it that 
 activations and are skipped by the activation hook; so are integer tensors (max-pool indices) and tensors of fewer
 than two dimensions (BN statistics). A tensor saved by several ops (a ReLU output that the next conv saves too) is
 stored once. In the optimizer step, all tensors of one data type (every weight, every gradient, every state
-buffer) are one concatenated range of bits: one draw per data type and step (:class:`_Ranges`), and, in formats
-without a per-tensor context, one numpy call on the :class:`~archsim.accuracy.flat.FlatBlock` that holds them.
+buffer) are one run of stored bits (:class:`_Segments`): one call of the compiled core per data type and access.
 """
 from __future__ import annotations
 
@@ -25,20 +24,19 @@ import contextlib
 import functools
 from dataclasses import asdict, dataclass
 
-import numpy as np
 import torch
 
 from archsim.datatypes import ALL_DATATYPES, DataType
 
-from .flat import FlatBlock
 from .formats import Codec, codec
-from .inject import (FEW, NO_BITS, BitStream, directional_fail, directional_keep_runs, flip_bits_, group_bits,
-                     private_copy, split_ranges, words_at, words_view, xor_bits32_)
+from .inject import OLD_MODE, Slot, as_words, every_bit_stream, scale_of, stream_seed, write_stream
 from .policy import DataTypeErrors, ErrorPolicy
-from .uniforms import UniformSource
 
 _ACT, _WGT, _ERR = DataType.ACTIVATION, DataType.WEIGHT, DataType.ERROR
 _WG, _OPT = DataType.WEIGHT_GRADIENT, DataType.OPTIMIZER_STATE
+#: the access kinds, as keys of the per-stream seeds
+_READ, _WRITE = 0, 1
+_F32 = torch.float32
 
 
 @dataclass
@@ -60,80 +58,43 @@ class FlipStats:
         return {**asdict(self), "flips": self.flips}
 
 
-def _seed(seed: int, i: int) -> int:
-    return (int(seed) * 1_000_003 + 7_919 * (i + 1)) % (1 << 62)
-
-
 def _same(x):
     return x
 
 
-#: expected positions per step from which the weight gradients are copied into their FlatBlock: below, one call
-#: per gradient that a position falls in is cheaper than copying all 62 of the mini model's (~150 us a step)
-FLAT_GRADS_MIN = 16
+class _Segments:
+    """Several float32 tensors of one data type (the optimizer step's weights, gradients or state buffers) as one
+    run of stored bits for the core: their data pointers, sizes and int8 scales. One call covers them all, so each
+    bit still fails independently at its rate and no Python runs per tensor that holds no failing bit. Tensors that
+    are not contiguous CPU float32 are worked on through a contiguous copy that :meth:`done` writes back."""
 
-
-def _block_words(c: Codec, b: FlatBlock, mem: np.ndarray) -> np.ndarray:
-    """The stored (``c``-encoded) words at buffer indices ``mem`` of block ``b``; a block only holds formats without
-    a per-tensor context, so any of its views gives the context."""
-    return c.encode_bits(b.words[mem], c.context(b.views[0]))
-
-
-def _flip_block_(c: Codec, b: FlatBlock, pos: np.ndarray, mem: np.ndarray | None = None) -> None:
-    """Flip the stored bits at sorted concatenated positions ``pos`` of block ``b`` (``mem``: the buffer index of
-    each position's word, where the caller has it)."""
-    if c.bits == 32:
-        xor_bits32_(b.words, pos, b.locate(pos >> 5) if mem is None else mem)
-        return
-    word, mask = group_bits(pos, c.bits)
-    at = b.locate(word)
-    b.words[at] = c.decode_bits(_block_words(c, b, at) ^ mask, c.context(b.views[0]))
-
-
-def _bind_grads(params: list, views: list) -> None:
-    for p, v in zip(params, views):
-        p.grad = v
-
-
-def _bind_state(state: dict, keys: list, views: list) -> None:
-    for (p, k), v in zip(keys, views):
-        state[p][k] = v
-
-
-class _Ranges:
-    """Several tensors of one data type as one concatenated range of stored bits (the optimizer step's weights,
-    gradients or state buffers): one draw from the data type's :class:`BitStream` covers all of them, and only the
-    tensors in which a position falls are visited. The stream is one Bernoulli process, so every bit still fails
-    independently at its rate; what goes is the Python work for every tensor that holds no failing bit."""
-
-    #: (numels, bits) -> (words, first bit of each tensor); one entry per model and format
-    _layouts: dict[tuple, tuple[int, np.ndarray]] = {}
-
-    def __init__(self, tensors: list[torch.Tensor], bits: int, block: FlatBlock | None = None):
+    def __init__(self, tensors: list[torch.Tensor], c: Codec):
         self.tensors = tensors
-        self.block = block  # the tensors are this block's views: flips go to its words in one call
-        self.numels = tuple(t.numel() for t in tensors)
-        hit = self._layouts.get((self.numels, bits))
-        if hit is None:
-            starts = np.cumsum((0,) + self.numels[:-1], dtype=np.int64) * bits if tensors else NO_BITS
-            hit = self._layouts[(self.numels, bits)] = (sum(self.numels), starts)
-        self.words, self.starts = hit
-        self.bits = self.words * bits
+        plain = all(t.dtype is _F32 and t.is_contiguous() and t.is_cpu for t in tensors)
+        self.mem = tensors if plain else [as_words(t) for t in tensors]
+        self.copies = not plain
+        self.ptrs = [m.data_ptr() for m in self.mem]
+        self.ns = [m.numel() for m in self.mem]
+        self.words = sum(self.ns)
+        self.scales = [scale_of(c, m) for m in self.mem] if c.name == "int8" else None
 
-    def split(self, pos: np.ndarray):
-        """``(tensor index, slice of pos, positions local to that tensor)`` per tensor that ``pos`` touches."""
-        for i, lo, hi in split_ranges(pos, self.starts):
-            yield i, slice(lo, hi), pos[lo:hi] - self.starts[i]
+    def done(self) -> None:
+        """Write the copies back to the tensors that were not contiguous float32."""
+        if self.copies:
+            with torch.no_grad():
+                for t, m in zip(self.tensors, self.mem):
+                    if m.data_ptr() != t.data_ptr():
+                        t.copy_(m)
 
 
 class Injector:
-    """Binds an :class:`ErrorPolicy` to a model and an optimizer for training, with one seeded CPU generator per
-    data type (switching one data type on or off does not change the masks of another).
+    """Binds an :class:`ErrorPolicy` to a model and an optimizer for training, with one seeded stream per data type
+    and access kind (switching one data type on or off does not change the errors of another).
 
     Every hook starts with the cheapest test that can end it: a data type without reads or writes has no stream
-    (``None``), and a tensor whose bits hold no failing position costs one subtraction in its stream. Only an
-    *event* -- a tensor in which some bit fails -- encodes words (numpy, see :mod:`archsim.accuracy.inject`) and,
-    for a fresh write or a read, copies the tensor.
+    (``None``), and a tensor whose bits hold no failing position costs one call of the core that compares it with
+    the stream's next failing bit. Only an *event* -- a tensor in which some bit fails -- copies the tensor (for a
+    fresh write or a read; the value the forward pass used must stay as it was) and flips the failing bits.
     """
 
     def __init__(self, policy: ErrorPolicy, seed: int = 0):
@@ -141,27 +102,24 @@ class Injector:
         self.seed = seed
         self.models: dict[DataType, DataTypeErrors] = {dt: policy.get(dt) for dt in ALL_DATATYPES}
         self.codecs: dict[DataType, Codec] = {dt: codec(m.format, m.int8_scale) for dt, m in self.models.items()}
-        self.gens = {dt: torch.Generator().manual_seed(_seed(seed, i)) for i, dt in enumerate(ALL_DATATYPES)}
-        # every uniform of a data type comes from its generator in stream order, drawn in blocks
-        self.src = {dt: UniformSource(g) for dt, g in self.gens.items()}
         self.stats: dict[DataType, FlipStats] = {dt: FlipStats() for dt in ALL_DATATYPES}
         # one Bernoulli stream per data type and access kind, over all the bits that data type reads / writes;
         # None where that access has no errors
-        self._rs = {dt: BitStream(m.read_ber, self.src[dt]) if m.reads else None for dt, m in self.models.items()}
-        self._ws = {dt: BitStream(m.write_ber if m.write_model == "symmetric"
-                                  else max(m.write_ber_0to1, m.write_ber_1to0), self.src[dt]) if m.writes else None
-                    for dt, m in self.models.items()}
+        self._rs = {dt: every_bit_stream(stream_seed(seed, i, _READ), m.read_ber, self.codecs[dt])
+                    if m.reads else None for i, (dt, m) in enumerate(self.models.items())}
+        self._ws = {dt: (every_bit_stream(stream_seed(seed, i, _WRITE), m.write_ber, self.codecs[dt])
+                         if m.write_model == "symmetric" else
+                         write_stream(stream_seed(seed, i, _WRITE), m.write_ber_0to1, m.write_ber_1to0,
+                                      self.codecs[dt])) if m.writes else None
+                    for i, (dt, m) in enumerate(self.models.items())}
         self._sym = {dt: m.write_model == "symmetric" for dt, m in self.models.items()}
         self._emulate = {dt: m.emulate_storage and m.format != "fp32" for dt, m in self.models.items()}
-        self._draw = {dt: src.take for dt, src in self.src.items()}
-        # data types with errors, in a format without a per-tensor context (all but int8 with a max-abs scale),
-        # keep their optimizer-step tensors in one FlatBlock each (see step)
-        self._flat = {dt: not self.codecs[dt].has_context and (m.reads or m.writes) for dt, m in self.models.items()}
-        self._blocks: dict[DataType, FlatBlock] = {}
-        self._previous = policy.fresh_old_contents == "previous"
+        self._int8 = {dt: c.name == "int8" for dt, c in self.codecs.items()}
+        self._old = OLD_MODE[policy.fresh_old_contents]
+        self._keep = policy.fresh_old_contents == "previous"
         self._on = {dt: m.active for dt, m in self.models.items()}
-        # (data type, buffer key) -> (layout, candidate positions of the buffer's next write, their stored words)
-        self._prev: dict[tuple, tuple[object, np.ndarray, np.ndarray]] = {}
+        # (data type, buffer key) -> what the buffer held before its next write (directional errors)
+        self._slots: dict[tuple, Slot] = {}
         self._model = None
         self._param_ptrs: set[int] = set()
         self._not_act: set[int] = set()
@@ -193,90 +151,87 @@ class Injector:
     def summary(self) -> dict:
         return {dt.value: self.stats[dt].as_dict() for dt in ALL_DATATYPES}
 
+    def _slot(self, dt: DataType, key) -> Slot:
+        s = self._slots.get((dt, key))
+        if s is None:
+            s = self._slots[(dt, key)] = Slot()
+        return s
+
     # -- one tensor ------------------------------------------------------------------------------------------
-    def _flip(self, dt: DataType, x: torch.Tensor, pos: np.ndarray, inplace: bool) -> torch.Tensor:
-        """``x`` with the stored bits at flat positions ``pos`` flipped: ``x`` itself (contiguous) or a copy."""
-        c = self.codecs[dt]
+    def _apply(self, dt: DataType, x: torch.Tensor, inplace: bool, call, dense: bool = False
+               ) -> tuple[torch.Tensor, int]:
+        """Run ``call(src, dst, n, scale)`` of the core on ``x``: in place, or into a copy that is made only when
+        some bit fails (``x`` itself otherwise). Returns the result and the flipped bits. A ``dense`` stream writes
+        every word of its destination in one pass, so the copy is made before the call (nearly every tensor has
+        a failing bit at its rates)."""
+        m = as_words(x)
+        conv = m.data_ptr() != x.data_ptr()  # not contiguous float32: the core works on a converted copy
+        n, ptr = m.numel(), m.data_ptr()
+        scale = scale_of(self.codecs[dt], m) if self._int8[dt] else None
         if inplace:
-            return flip_bits_(x, pos, c, c.context(x))
-        y, u = private_copy(x)
-        return flip_bits_(y, pos, c, c.context(x), u)
+            k = call(ptr, ptr, n, scale)
+            if conv and k:
+                with torch.no_grad():
+                    x.copy_(m)
+            return x, k
+        if not dense:
+            k = call(ptr, None, n, scale)
+            if k >= 0:
+                return x, k
+        y = torch.empty_like(m, memory_format=torch.contiguous_format)
+        k = call(ptr, y.data_ptr(), n, scale)
+        if not k:  # a dense stream writes every word of the copy, and here none failed
+            return x, 0
+        return (y.to(x.dtype) if conv else y), k
 
     def read(self, dt: DataType, x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
         """``x`` as read back: each bit flipped with the read rate (``x`` itself when no bit flips)."""
         rs = self._rs[dt]
         if rs is None:
             return x
-        n = x.numel()
         st = self.stats[dt]
+        n = x.numel()
         st.words_read += n
-        pos = rs.positions(n * self.codecs[dt].bits)
-        if not pos.size:
-            return x
-        st.read_flips += pos.size
-        return self._flip(dt, x, pos, inplace)
-
-    def _old_words(self, dt: DataType, key, layout, n_bits: int) -> tuple[np.ndarray, np.ndarray]:
-        """Candidate positions of a fresh write of ``n_bits`` bits under ``key``, and the words they overwrite."""
-        prev = self._prev.get((dt, key))
-        if prev is not None and prev[0] == layout:
-            return prev[1], prev[2]
-        cand = self._ws[dt].positions(n_bits)
-        if not cand.size:
-            return cand, NO_BITS
-        c = self.codecs[dt]
-        if self.policy.fresh_old_contents == "random":
-            old = torch.randint(0, 1 << c.bits, (cand.size,), generator=self.src[dt].generator(),
-                                dtype=torch.int64).numpy()
-        else:  # "zeros", and the first write of a "previous" buffer (buffers start cleared)
-            old = np.zeros(cand.size, dtype=np.int64)
-        return cand, old
+        if x.dtype is _F32 and x.is_contiguous() and not self._int8[dt]:  # the hot path of _apply, inlined
+            ptr = x.data_ptr()
+            k = rs.flip(ptr, ptr if inplace else None, n)
+            if k < 0:
+                y = torch.empty_like(x, memory_format=torch.contiguous_format)
+                k = rs.flip(ptr, y.data_ptr(), n)
+                x = y
+        else:
+            x, k = self._apply(dt, x, inplace, rs.flip)
+        if k:
+            st.read_flips += k
+        return x
 
     def write(self, dt: DataType, key, new: torch.Tensor, inplace: bool = False) -> torch.Tensor:
-        """What storage holds after a fresh write of ``new`` under ``key`` (a copy unless ``inplace``)."""
+        """What storage holds after a fresh write of ``new`` under ``key`` (a copy unless ``inplace``; ``new``
+        itself where no bit fails). With directional errors the old contents are the buffer's previous write
+        (``fresh_old_contents="previous"``, cleared before the first), zeros, or random bits."""
         if self._emulate[dt]:
             new = self.codecs[dt].round_trip(new)
         ws = self._ws[dt]
         if ws is None:
             return new
         n = new.numel()
-        bits = n * self.codecs[dt].bits
         self.stats[dt].words_written += n
         if self._sym[dt]:
-            pos = ws.positions(bits)
-            if not pos.size:
-                return new
-            self.stats[dt].write_flips += pos.size
-            return self._flip(dt, new if inplace else new.detach(), pos, inplace)
-        cand, old = self._old_words(dt, key, n, bits)
-        y, u = self._resolve(dt, cand, old, new, inplace) if cand.size else (new, None)
-        if self._previous:  # draw the next write's candidates now, keep the words they will overwrite
-            nxt = ws.positions(bits)
-            if nxt.size:
-                c = self.codecs[dt]
-                self._prev[(dt, key)] = (n, nxt, words_at(y, nxt >> c.shift, c, c.context(y), u))
-            else:
-                self._prev[(dt, key)] = (n, NO_BITS, NO_BITS)
+            y, k = self._apply(dt, new, inplace, ws.flip)
+        elif new.dtype is _F32 and new.is_contiguous() and not self._int8[dt] and not ws.dense:  # hot path
+            slot = self._slots.get((dt, key)) or self._slot(dt, key)
+            ptr = new.data_ptr()
+            k = ws.write(slot, ptr, ptr if inplace else None, n, None, self._old, self._keep)
+            y = new
+            if k < 0:
+                y = torch.empty_like(new, memory_format=torch.contiguous_format)
+                k = ws.write(slot, ptr, y.data_ptr(), n, None, self._old, self._keep)
+        else:
+            slot, old, keep = self._slot(dt, key), self._old, self._keep
+            y, k = self._apply(dt, new, inplace,
+                               lambda src, dst, n, scale: ws.write(slot, src, dst, n, scale, old, keep), ws.dense)
+        self._count_write(dt, ws, k)
         return y
-
-    def _resolve(self, dt: DataType, cand: np.ndarray, old_words: np.ndarray, new: torch.Tensor,
-                 inplace: bool) -> tuple[torch.Tensor, np.ndarray | None]:
-        """``new`` after a directional write over ``old_words`` at candidate positions ``cand``, and the words view
-        of the result (:func:`~archsim.accuracy.inject.words_view`; None where there is none)."""
-        c, m, st = self.codecs[dt], self.models[dt], self.stats[dt]
-        ctx = c.context(new)
-        u = words_view(new)
-        fail, n01, n10 = directional_fail(new, cand, old_words, c, ctx, m.write_ber_0to1, m.write_ber_1to0,
-                                          self._draw[dt], u)
-        if not fail.size:
-            return new, u
-        st.write_flips += n01 + n10
-        st.write_flips_0to1 += n01
-        st.write_flips_1to0 += n10
-        if inplace:
-            return flip_bits_(new, fail, c, ctx, u), u
-        y, u = private_copy(new)
-        return flip_bits_(y, fail, c, ctx, u), u
 
     # -- several tensors at once (the optimizer step) ---------------------------------------------------------
     def _round_trip_(self, dt: DataType, tensors: list[torch.Tensor]) -> None:
@@ -285,100 +240,56 @@ class Injector:
                 for t in tensors:
                     t.copy_(self.codecs[dt].round_trip(t))
 
-    def _read_all_(self, dt: DataType, r: _Ranges) -> None:
-        """Read errors of every tensor of ``r``, in place."""
+    def _count_write(self, dt: DataType, ws, k: int) -> None:
+        st = self.stats[dt]
+        st.write_flips += k
+        if k and not self._sym[dt]:
+            st.write_flips_0to1 += ws.n01
+            st.write_flips_1to0 += ws.n10
+
+    def _read_all_(self, dt: DataType, seg: _Segments) -> None:
+        """Read errors of every tensor of ``seg``, in place (the optimizer uses what it reads)."""
         rs = self._rs[dt]
         if rs is None:
             return
-        self.stats[dt].words_read += r.words
-        pos = rs.positions(r.bits)
-        self.stats[dt].read_flips += pos.size
-        self._flip_range_(dt, r, pos)
+        self.stats[dt].words_read += seg.words
+        self.stats[dt].read_flips += rs.flip(seg.ptrs, seg.ptrs, seg.ns, seg.scales)
+        seg.done()
 
-    def _flip_range_(self, dt: DataType, r: _Ranges, pos: np.ndarray) -> None:
-        """Flip the bits at concatenated positions ``pos`` of ``r``'s tensors, in place."""
-        if r.block is None:
-            for i, _, local in r.split(pos):
-                self._flip(dt, r.tensors[i], local, inplace=True)
-        elif pos.size:
-            _flip_block_(self.codecs[dt], r.block, pos)
-
-    def _resolve_range_(self, dt: DataType, r: _Ranges, cand: np.ndarray, old: np.ndarray) -> None:
-        """A directional write over ``old`` at concatenated candidates ``cand`` of ``r``'s (written) tensors: what
-        :meth:`_resolve` does per tensor, in one call where the tensors are a block's views."""
-        if r.block is None:
-            for i, sl, local in r.split(cand):
-                self._resolve(dt, local, old[sl], r.tensors[i], inplace=True)
-            return
-        if not cand.size:
-            return
-        b, c, m, st = r.block, self.codecs[dt], self.models[dt], self.stats[dt]
-        mem, first = b.segments(cand >> c.shift)
-        keep, n01, n10 = directional_keep_runs(_block_words(c, b, mem), cand & (c.bits - 1), old, m.write_ber_0to1,
-                                               m.write_ber_1to0, self._draw[dt], first,
-                                               FEW if c.name in ("fp32", "bf16") else 0)
-        if n01 + n10:
-            st.write_flips += n01 + n10
-            st.write_flips_0to1 += n01
-            st.write_flips_1to0 += n10
-            _flip_block_(c, b, cand[keep], mem[keep])
-
-    def _write_all_(self, dt: DataType, key, r: _Ranges) -> None:
-        """A fresh write of every tensor of ``r`` (in place), as one buffer ``key`` (its old contents: see
+    def _write_all_(self, dt: DataType, key, seg: _Segments) -> None:
+        """A fresh write of every tensor of ``seg`` (in place), as one buffer ``key`` (its old contents: see
         :meth:`write`)."""
-        self._round_trip_(dt, r.tensors)
+        self._round_trip_(dt, seg.tensors)
         ws = self._ws[dt]
         if ws is None:
             return
-        self.stats[dt].words_written += r.words
+        self.stats[dt].words_written += seg.words
         if self._sym[dt]:
-            self._flip_all_(dt, r)
+            k = ws.flip(seg.ptrs, seg.ptrs, seg.ns, seg.scales)
+        else:
+            k = ws.write(self._slot(dt, key), seg.ptrs, seg.ptrs, seg.ns, seg.scales, self._old, self._keep)
+        self._count_write(dt, ws, k)
+        seg.done()
+
+    def _before_update(self, dt: DataType, key, seg: _Segments) -> None:
+        """Keep what ``seg``'s tensors hold before an in-place update: the old contents of its directional write."""
+        ws = self._ws[dt]
+        if ws is not None and not self._sym[dt]:
+            ws.capture(self._slot(dt, key), seg.ptrs, seg.ns, seg.scales)
+
+    def _after_update(self, dt: DataType, key, seg: _Segments) -> None:
+        """Write errors of an in-place update of ``seg``'s tensors, over what :meth:`_before_update` kept."""
+        self._round_trip_(dt, seg.tensors)
+        ws = self._ws[dt]
+        if ws is None:
             return
-        cand, old = self._old_words(dt, key, r.numels, r.bits)
-        self._resolve_range_(dt, r, cand, old)
-        if self._previous:
-            nxt = ws.positions(r.bits)
-            self._prev[(dt, key)] = (r.numels, nxt, self._words_all(dt, r, nxt))
-
-    def _flip_all_(self, dt: DataType, r: _Ranges) -> None:
-        """Symmetric write errors of every tensor of ``r``, in place."""
-        pos = self._ws[dt].positions(r.bits)
-        self.stats[dt].write_flips += pos.size
-        self._flip_range_(dt, r, pos)
-
-    def _words_all(self, dt: DataType, r: _Ranges, pos: np.ndarray) -> np.ndarray:
-        """Stored words at concatenated positions ``pos`` of ``r``'s tensors (one per position)."""
-        if not pos.size:
-            return NO_BITS
-        c = self.codecs[dt]
-        if r.block is not None:
-            return _block_words(c, r.block, r.block.locate(pos >> c.shift))
-        out = np.empty(pos.size, dtype=np.int64)
-        for i, sl, local in r.split(pos):
-            t = r.tensors[i]
-            out[sl] = words_at(t, local >> c.shift, c, c.context(t))
-        return out
-
-    def _before_update(self, dt: DataType, r: _Ranges) -> tuple[np.ndarray, np.ndarray] | None:
-        """Directional candidates (concatenated positions) of the coming in-place update of ``r``'s tensors, and
-        the words they hold now (None where the update has no directional errors)."""
-        if self._ws[dt] is None or self._sym[dt]:
-            return None
-        cand = self._ws[dt].positions(r.bits)
-        return cand, self._words_all(dt, r, cand)
-
-    def _after_update(self, dt: DataType, r: _Ranges, pre) -> None:
-        """Write errors of an in-place update of ``r``'s tensors (``pre``: from :meth:`_before_update`)."""
-        self._round_trip_(dt, r.tensors)
-        if self._ws[dt] is None:
-            return
-        self.stats[dt].words_written += r.words
+        self.stats[dt].words_written += seg.words
         if self._sym[dt]:
-            self._flip_all_(dt, r)
-            return
-        cand, old = pre
-        with torch.no_grad():
-            self._resolve_range_(dt, r, cand, old)
+            k = ws.flip(seg.ptrs, seg.ptrs, seg.ns, seg.scales)
+        else:
+            k = ws.write(self._slot(dt, key), seg.ptrs, seg.ptrs, seg.ns, seg.scales, 0, False)
+        self._count_write(dt, ws, k)
+        seg.done()
 
     # -- activations -----------------------------------------------------------------------------------------
     def _pack(self, t: torch.Tensor):
@@ -415,16 +326,19 @@ class Injector:
         rs = self._rs[_WGT]
         if rs is None or self._model is None or not self._model.training:
             return w
-        c, st = self.codecs[_WGT], self.stats[_WGT]
-        st.words_read += w.numel()
-        pos = rs.positions(w.numel() * c.bits)
-        if not pos.size:
+        st = self.stats[_WGT]
+        n = w.numel()
+        st.words_read += n
+        if w.dtype is not torch.float32 or not w.is_contiguous():
+            return w  # the harness's models hold contiguous float32 parameters; others are read without errors
+        scale = scale_of(self.codecs[_WGT], w) if self._int8[_WGT] else None
+        if rs.flip(w.data_ptr(), None, n, scale) == 0:
             return w
-        st.read_flips += pos.size
         y = w.clone()  # differentiable copy: gradients reach the stored weight, the compute sees the read errors
-        flip_bits_(y, pos, c, c.context(w))
+        p = y.data_ptr()
+        st.read_flips += rs.flip(p, p, n, scale)
         if self._on[_ACT]:  # autograd saves it for backward; it is a weight, not an activation (reset per forward)
-            self._not_act.add(y.data_ptr())
+            self._not_act.add(p)
         return y
 
     def watch_error(self, name: str, y: torch.Tensor) -> None:
@@ -463,75 +377,38 @@ class Injector:
             self._fresh = [p for p in params if not state.get(p)]
         return self._keys, self._fresh
 
-    def _block(self, dt: DataType, tensors: list[torch.Tensor], bind) -> FlatBlock | None:
-        """The :class:`FlatBlock` whose views ``tensors`` are, made (or refilled) and bound with ``bind(views)``
-        where they are not (None where the data type has no errors in a format without a per-tensor context, or
-        the tensors cannot live in one)."""
-        if not self._flat[dt] or not tensors:
-            return None
-        b = self._blocks.get(dt)
-        if b is not None and b.holds(tensors):
-            return b
-        if not FlatBlock.fits(tensors):
-            return None
-        if b is not None and b.same_layout(tensors):
-            b.load(tensors)
-        else:
-            b = self._blocks[dt] = FlatBlock(tensors)
-        bind(b.views)
-        return b
-
-    def _expected_positions(self, dt: DataType, n_bits: int) -> float:
-        """Expected failing (or candidate) positions per pass over ``n_bits`` bits of ``dt``, reads and writes."""
-        return sum(s.p for s in (self._rs[dt], self._ws[dt]) if s is not None) * n_bits
-
-    def _bind_weights(self, params: list, views: list) -> None:
-        for p, v in zip(params, views):
-            p.data = v
-        self._param_ptrs = {p.data_ptr() for p in (self._model.parameters() if self._model is not None else ())}
-        self._param_ptrs.update(v.data_ptr() for v in views)
-
     def step(self, optimizer: torch.optim.Optimizer, names: dict[int, str] | None = None) -> None:
         """``optimizer.step()`` with the weight gradients, optimizer state and weights going through storage.
 
-        Each data type's tensors are handled as one concatenated range of bits (:class:`_Ranges`): per data type
-        one draw, and work only in the tensors that a failing bit falls in. The tensors of a data type with errors
-        in a format without a per-tensor context are moved into one :class:`FlatBlock` per data type (weights and
-        state once; gradients copied in each step that expects ``FLAT_GRADS_MIN`` positions): then a data type's
-        flips are one numpy call on the block, whichever tensors they fall in."""
+        Each data type's tensors are one run of stored bits (:class:`_Segments`): one call of the core per data
+        type and access, whichever tensors its failing bits fall in. Gradients are written fresh (over the last
+        step's, or as ``fresh_old_contents`` says) and read by the optimizer; the state is read, and the state and
+        the weights are rewritten in place by the update, over what they held before it."""
         params = [p for grp in optimizer.param_groups for p in grp["params"] if p.grad is not None]
         if self._on[_WG]:
             for p in params:  # gradients do not require grad: no autograd bookkeeping here
                 if not p.grad.is_contiguous():
                     p.grad = p.grad.contiguous()
-            grads = [p.grad for p in params]
-            g = _Ranges(grads, self.codecs[_WG].bits)
-            # gradients are new tensors in every step: copying them into the block pays only for enough flips
-            if self._expected_positions(_WG, g.bits) >= FLAT_GRADS_MIN:
-                gb = self._block(_WG, grads, functools.partial(_bind_grads, params))
-                if gb is not None:
-                    g = _Ranges(gb.views, self.codecs[_WG].bits, gb)
+            g = _Segments([p.grad for p in params], self.codecs[_WG])
             self._write_all_(_WG, "grad", g)
             self._read_all_(_WG, g)
         if self._on[_OPT]:
             state = optimizer.state
             keys, fresh = self._state_keys(optimizer, params)
-            bufs = [state[p][k] for p, k in keys]
-            sb = self._block(_OPT, bufs, functools.partial(_bind_state, state, keys))
-            s = _Ranges(sb.views if sb else bufs, self.codecs[_OPT].bits, sb)
-            pre_s = self._before_update(_OPT, s)
+            s = _Segments([state[p][k] for p, k in keys], self.codecs[_OPT])
+            self._before_update(_OPT, "state", s)
             self._read_all_(_OPT, s)  # optimizer buffers do not require grad
         if self._on[_WGT]:
-            # updated in place under no_grad, like the optimizer
-            w = _Ranges(params, self.codecs[_WGT].bits,
-                        self._block(_WGT, params, functools.partial(self._bind_weights, params)))
-            pre_w = self._before_update(_WGT, w)
+            w = _Segments(params, self.codecs[_WGT])  # updated in place under no_grad, like the optimizer
+            self._before_update(_WGT, "weights", w)
         optimizer.step()
         if self._on[_WGT]:
-            self._after_update(_WGT, w, pre_w)
+            self._after_update(_WGT, "weights", w)
         if self._on[_OPT]:
-            s.tensors = [state[p][k] for p, k in keys]
-            self._after_update(_OPT, s, pre_s)
+            after = [state[p][k] for p, k in keys]
+            if any(a is not b for a, b in zip(after, s.tensors)):  # an optimizer that replaced its buffers
+                s = _Segments(after, self.codecs[_OPT])
+            self._after_update(_OPT, "state", s)
             names = names or {}
             for p in fresh:  # state created by this step (first step): written over a cleared buffer
                 for k, buf in sorted(state.get(p, {}).items()):

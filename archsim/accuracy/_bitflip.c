@@ -1,0 +1,786 @@
+/* The compiled core of the accuracy harness: Bernoulli bit-error processes over stored words, applied in place.
+ *
+ * What lives here is mechanism only (which bits fail, and XOR-ing them into float32 tensors through their stored
+ * format); which data type gets which rate, and where in a training step it is read or written, is decided in
+ * Python (archsim/accuracy/hooks.py, policy.py). docs/accuracy.md ("Sampling") gives the equations.
+ *
+ *  - Random numbers: xoshiro256** seeded through splitmix64 (Blackman & Vigna, "Scrambled linear pseudorandom
+ *    number generators", ACM TOMS 47(4), 2021; the generator NumPy's and Julia's defaults are built from). A
+ *    uniform is the top 53 bits of one draw (as NumPy's random_standard_uniform).
+ *  - A Bernoulli(p) process over a run of bits is drawn by geometric gaps: the number of good bits before the next
+ *    failing one is floor(log U / log(1 - p)), U uniform in (0, 1] (Devroye, "Non-Uniform Random Variate
+ *    Generation", 1986, ch. X.2). The gap carries over from one call to the next (the process is memoryless), so a
+ *    run of bits without a failure costs one comparison.
+ *  - Directional (STT-MRAM) write errors: a bit that the write switches 0 -> 1 fails with p01, 1 -> 0 with p10,
+ *    unchanged bits never. Sparse streams draw candidates at p_max = max(p01, p10) before the write and keep a
+ *    switching candidate with p_dir / p_max (thinning, Lewis & Shedler 1979). Dense streams (many candidates per
+ *    word) compare every word with the old contents and run one geometric process per direction over the bits
+ *    that switch in that direction. Both give each switching bit exactly its direction's probability.
+ *  - Stored formats: fp32 (the bits of the tensor), bf16 (round to nearest even on the upper half, NaN -> 0x7FC0,
+ *    like torch.bfloat16), fp16 (IEEE binary16, round to nearest even, overflow to infinity, NaN -> 0x7E00 with its
+ *    sign, like torch.float16) and int8 (two's complement q = clamp(rint(x / s), -128, 127), NaN -> 0, read back as
+ *    q * s in float32). Only the words that receive a flip are encoded, flipped and decoded.
+ *
+ * Tensors are passed as (data pointer, number of float32 words) "segments": one tensor, or several laid end to end
+ * in one bit space (the optimizer step's weights, gradients or state), each with its own int8 scale. The caller
+ * guarantees contiguous float32 memory that outlives the call.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { FP32 = 0, BF16 = 1, FP16 = 2, INT8 = 3, NFMT = 4 };
+static const int FMT_SHIFT[NFMT] = {5, 4, 4, 3}; /* log2 of the word width */
+
+/* ---- stored formats: float32 bit pattern <-> stored word ------------------------------------------------------ */
+static inline uint32_t f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+static inline float u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+
+static inline uint32_t bf16_enc(uint32_t u) {
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return 0x7FC0u;
+    return (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16; /* no overflow: at most 0xFF800000 + 0x8000 */
+}
+
+static inline uint32_t fp16_enc(uint32_t u) {
+    uint32_t sign = (u >> 16) & 0x8000u, a = u & 0x7FFFFFFFu;
+    if (a > 0x7F800000u) return sign | 0x7E00u;         /* NaN */
+    if (a >= 0x477FF000u) return sign | 0x7C00u;        /* >= 65520 rounds to infinity (and infinity) */
+    if (a >= 0x38800000u) {                             /* a normal half: rebias 127 -> 15, round 13 bits */
+        uint32_t r = a - 0x38000000u;
+        return sign | ((r + 0x0FFFu + ((r >> 13) & 1u)) >> 13);
+    }
+    if (a < 0x33000000u) return sign;                   /* below 2^-25 (2^-25 itself ties to 0) */
+    uint32_t e = a >> 23, m = (a & 0x7FFFFFu) | 0x800000u, sh = 126u - e; /* a subnormal half: m 2^(e-150) */
+    uint32_t q = m >> sh, rem = m & ((1u << sh) - 1u), half = 1u << (sh - 1u);
+    if (rem > half || (rem == half && (q & 1u))) q++;
+    return sign | q;
+}
+
+static inline uint32_t fp16_dec(uint32_t h) {
+    uint32_t sign = (h & 0x8000u) << 16, e = (h >> 10) & 0x1Fu, m = h & 0x3FFu;
+    if (e == 0x1Fu) return sign | 0x7F800000u | (m << 13) | (m ? 0x00400000u : 0u); /* NaN quieted, like torch */
+    if (e) return sign | ((e + 112u) << 23) | (m << 13);
+    if (!m) return sign;
+    uint32_t sh = 0;
+    while (!(m & 0x400u)) { m <<= 1; sh++; }
+    return sign | ((113u - sh) << 23) | ((m & 0x3FFu) << 13);
+}
+
+static inline uint32_t int8_enc(uint32_t u, float s) {
+    float q = rintf(u2f(u) / s);
+    if (q != q) return 0u;
+    if (q < -128.0f) q = -128.0f;
+    if (q > 127.0f) q = 127.0f;
+    return (uint32_t)(int32_t)q & 0xFFu;
+}
+
+static inline uint32_t int8_dec(uint32_t w, float s) {
+    int32_t q = (int32_t)(w & 0xFFu);
+    if (q >= 128) q -= 256;
+    return f2u((float)q * s);
+}
+
+static inline uint32_t enc(uint32_t u, int fmt, float s) {
+    switch (fmt) {
+    case FP32: return u;
+    case BF16: return bf16_enc(u);
+    case FP16: return fp16_enc(u);
+    default: return int8_enc(u, s);
+    }
+}
+
+static inline uint32_t dec(uint32_t w, int fmt, float s) {
+    switch (fmt) {
+    case FP32: return w;
+    case BF16: return w << 16;
+    case FP16: return fp16_dec(w);
+    default: return int8_dec(w, s);
+    }
+}
+
+/* the float32 pattern that storing `u` with the stored bits `mask` flipped reads back as */
+static inline uint32_t flipped(uint32_t u, uint32_t mask, int fmt, float s) {
+    return fmt == FP32 ? u ^ mask : dec(enc(u, fmt, s) ^ mask, fmt, s);
+}
+
+/* set bits of a 32-bit word (SWAR: the portable build has no popcnt instruction, and libgcc's fallback is a call) */
+static inline int popc(uint32_t v) {
+    v = v - ((v >> 1) & 0x55555555u);
+    v = (v & 0x33333333u) + ((v >> 2) & 0x33333333u);
+    return (int)((((v + (v >> 4)) & 0x0F0F0F0Fu) * 0x01010101u) >> 24);
+}
+
+/* ---- random numbers ------------------------------------------------------------------------------------------- */
+typedef struct { uint64_t s[4]; } Rng;
+
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static inline uint64_t rng_next(Rng *r) {
+    uint64_t *s = r->s, out = rotl(s[1] * 5u, 7) * 9u, t = s[1] << 17;
+    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3]; s[2] ^= t; s[3] = rotl(s[3], 45);
+    return out;
+}
+
+static void rng_seed(Rng *r, uint64_t seed) {
+    for (int i = 0; i < 4; i++) { /* splitmix64 */
+        uint64_t z = (seed += 0x9E3779B97F4A7C15u);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+        r->s[i] = z ^ (z >> 31);
+    }
+}
+
+static inline double rng_uniform(Rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; } /* [0, 1) */
+
+/* A gap past any run of bits (p = 0, or a gap beyond 4e18 bits at an astronomically small rate): sticky, never
+ * counted down, so such a process never fails however many bits pass. */
+#define NEVER INT64_C(4000000000000000000)
+
+/* the gap left after `bits` more good bits */
+static inline int64_t gap_after(int64_t gap, int64_t bits) { return gap >= NEVER ? NEVER : gap - bits; }
+/* the next failing position after `pos`, or NEVER */
+static inline int64_t next_pos(int64_t pos, int64_t gap) { return gap >= NEVER || pos >= NEVER - gap ? NEVER : pos + 1 + gap; }
+
+/* The geometric law of the good bits before the next failing one, P(G = k) = p (1 - p)^k. By inversion,
+ * G = floor(log U / log(1 - p)), one logarithm a draw; at high rates (many draws, short gaps) by Walker's alias
+ * method instead (Walker, ACM TOMS 3(3), 1977; Vose, IEEE TSE 17(9), 1991): one draw picks a bin of the table of
+ * gaps 0..GEO_TAIL-1 and a tail bin of probability (1 - p)^GEO_TAIL, which adds GEO_TAIL and draws again (the law is
+ * memoryless). The table's probabilities are kept to 2^-64, the inversion's to double rounding. */
+#define GEO_BINS 256
+#define GEO_TAIL (GEO_BINS - 1)
+#define GEO_FRAC 56 /* bits of a draw below the bin index: the acceptance threshold's resolution */
+/* the table pays from here: the tail bin below 1/4 (p > 5.4e-3), i.e. mostly one draw a gap */
+#define GEO_TABLE_TAIL 0.25
+
+typedef struct {
+    double log_q;             /* log(1 - p): 0 never fails, -inf always */
+    int table;
+    uint64_t thr[GEO_BINS];   /* bin i keeps i when the draw's low GEO_FRAC bits are below thr[i], else alias[i] */
+    uint8_t alias[GEO_BINS];
+} Geo;
+
+static void geo_init(Geo *g, double p) {
+    g->log_q = p <= 0.0 ? 0.0 : p >= 1.0 ? -INFINITY : log1p(-p);
+    g->table = p > 0.0 && p < 1.0 && exp(GEO_TAIL * g->log_q) < GEO_TABLE_TAIL;
+    if (!g->table) return;
+    double w[GEO_BINS];
+    int small[GEO_BINS], large[GEO_BINS], ns = 0, nl = 0;
+    for (int k = 0; k < GEO_TAIL; k++) w[k] = GEO_BINS * p * exp(k * g->log_q);
+    w[GEO_TAIL] = GEO_BINS * exp(GEO_TAIL * g->log_q);
+    for (int k = 0; k < GEO_BINS; k++) {
+        if (w[k] < 1.0) small[ns++] = k; else large[nl++] = k;
+    }
+    while (ns && nl) { /* Vose: fill each small bin from a large one */
+        int l = small[--ns], h = large[nl - 1];
+        g->thr[l] = (uint64_t)ldexp(w[l], GEO_FRAC);
+        g->alias[l] = (uint8_t)h;
+        w[h] -= 1.0 - w[l];
+        if (w[h] < 1.0) { nl--; small[ns++] = h; }
+    }
+    while (nl) { int h = large[--nl]; g->thr[h] = UINT64_C(1) << GEO_FRAC; g->alias[h] = (uint8_t)h; }
+    while (ns) { int l = small[--ns]; g->thr[l] = UINT64_C(1) << GEO_FRAC; g->alias[l] = (uint8_t)l; } /* rounding */
+}
+
+/* good bits before the next failing one */
+static inline int64_t draw_gap(Rng *r, const Geo *g) {
+    if (g->table) {
+        int64_t base = 0;
+        for (;;) {
+            uint64_t x = rng_next(r);
+            unsigned i = (unsigned)(x >> GEO_FRAC);
+            unsigned k = (x & ((UINT64_C(1) << GEO_FRAC) - 1)) < g->thr[i] ? i : g->alias[i];
+            if (k < GEO_TAIL) return base + k;
+            base += GEO_TAIL;
+        }
+    }
+    if (g->log_q == 0.0) return NEVER;
+    double x = log(1.0 - rng_uniform(r)) / g->log_q;
+    return x < 4.0e18 ? (int64_t)x : NEVER;
+}
+
+/* ---- segments: float32 tensors laid end to end in one bit space --------------------------------------------- */
+typedef struct { uint32_t *src, *dst; int64_t n; float scale; } Seg;
+
+typedef struct {
+    Seg *seg, one;
+    Py_ssize_t k;
+    int64_t words;
+} Segs;
+
+static void segs_free(Segs *g) { if (g->seg && g->seg != &g->one) PyMem_Free(g->seg); g->seg = NULL; }
+
+static int get_i64(PyObject *o, int64_t *out, const char *what) {
+    long long v = PyLong_AsLongLong(o);
+    if (v == -1 && PyErr_Occurred()) return -1;
+    if (v < 0) { PyErr_Format(PyExc_ValueError, "%s must be >= 0", what); return -1; }
+    *out = (int64_t)v;
+    return 0;
+}
+
+/* src, n: an int each (one tensor) or lists of equal length; dst: None (copy wanted), or like src; scale: a float
+ * or a list (int8), or None */
+static int segs_parse(Segs *g, PyObject *src, PyObject *dst, PyObject *n, PyObject *scale) {
+    memset(g, 0, sizeof *g);
+    int many = PyList_Check(src);
+    g->k = many ? PyList_GET_SIZE(src) : 1;
+    if (many && (!PyList_Check(n) || PyList_GET_SIZE(n) != g->k)) {
+        PyErr_SetString(PyExc_ValueError, "src and n must be lists of the same length");
+        return -1;
+    }
+    if (many && dst != Py_None && (!PyList_Check(dst) || PyList_GET_SIZE(dst) != g->k)) {
+        PyErr_SetString(PyExc_ValueError, "dst must be None or a list like src");
+        return -1;
+    }
+    if (many && scale != Py_None && (!PyList_Check(scale) || PyList_GET_SIZE(scale) != g->k)) {
+        PyErr_SetString(PyExc_ValueError, "scale must be None, or a list like src");
+        return -1;
+    }
+    g->seg = many ? PyMem_Calloc(g->k ? g->k : 1, sizeof(Seg)) : &g->one;
+    if (!g->seg) { PyErr_NoMemory(); return -1; }
+    for (Py_ssize_t i = 0; i < g->k; i++) {
+        int64_t a, d = 0, m;
+        if (get_i64(many ? PyList_GET_ITEM(src, i) : src, &a, "src") ||
+            get_i64(many ? PyList_GET_ITEM(n, i) : n, &m, "n") ||
+            (dst != Py_None && get_i64(many ? PyList_GET_ITEM(dst, i) : dst, &d, "dst"))) {
+            segs_free(g);
+            return -1;
+        }
+        double s = 1.0;
+        if (scale != Py_None) {
+            s = PyFloat_AsDouble(many ? PyList_GET_ITEM(scale, i) : scale);
+            if (s == -1.0 && PyErr_Occurred()) { segs_free(g); return -1; }
+        }
+        if (m && !a) { PyErr_SetString(PyExc_ValueError, "null data pointer"); segs_free(g); return -1; }
+        g->seg[i] = (Seg){(uint32_t *)(uintptr_t)a, (uint32_t *)(uintptr_t)d, m, (float)s};
+        g->words += m;
+    }
+    return 0;
+}
+
+static int segs_have_dst(const Segs *g) {
+    for (Py_ssize_t i = 0; i < g->k; i++)
+        if (g->seg[i].n && !g->seg[i].dst) return 0;
+    return 1;
+}
+
+static void segs_copy(const Segs *g) {
+    for (Py_ssize_t i = 0; i < g->k; i++)
+        if (g->seg[i].dst != g->seg[i].src && g->seg[i].n) memcpy(g->seg[i].dst, g->seg[i].src, 4 * g->seg[i].n);
+}
+
+/* a cursor over increasing global word indices */
+typedef struct { const Segs *g; Py_ssize_t i; int64_t base; } Cur;
+
+static inline const Seg *cur_at(Cur *c, int64_t w) {
+    while (w >= c->base + c->g->seg[c->i].n) { c->base += c->g->seg[c->i].n; c->i++; }
+    return &c->g->seg[c->i];
+}
+
+/* ---- growable scratch lists ------------------------------------------------------------------------------------ */
+typedef struct { int64_t *a; uint32_t *b; Py_ssize_t k, cap; } List;
+
+static int list_reserve(List *l, Py_ssize_t cap) {
+    if (cap <= l->cap) return 0;
+    int64_t *na = PyMem_Realloc(l->a, cap * sizeof(int64_t));
+    if (!na) return -1;
+    l->a = na;
+    uint32_t *nb = PyMem_Realloc(l->b, cap * sizeof(uint32_t));
+    if (!nb) return -1;
+    l->b = nb;
+    l->cap = cap;
+    return 0;
+}
+
+static inline int list_push(List *l, int64_t a, uint32_t b) {
+    if (l->k == l->cap && list_reserve(l, l->cap ? 2 * l->cap : 256)) return -1;
+    l->a[l->k] = a;
+    l->b[l->k++] = b;
+    return 0;
+}
+
+static void list_free(List *l) { PyMem_Free(l->a); PyMem_Free(l->b); memset(l, 0, sizeof *l); }
+
+/* ---- Slot: the old contents of one stored buffer, kept between its writes ------------------------------------- */
+typedef struct {
+    PyObject_HEAD
+    int64_t bits;   /* the bit space captured (-1: nothing captured yet) */
+    int dense;      /* 1: every word's stored pattern (list.b, list.a unused); 0: candidates (list.a) and words */
+    List l;
+} Slot;
+
+static void Slot_dealloc(Slot *self) { list_free(&self->l); Py_TYPE(self)->tp_free((PyObject *)self); }
+
+static int Slot_init(Slot *self, PyObject *args, PyObject *kw) {
+    static char *kws[] = {NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "", kws)) return -1;
+    self->bits = -1;
+    self->dense = 0;
+    self->l.k = 0;
+    return 0;
+}
+
+static PyObject *Slot_size(Slot *self, void *c) { return PyLong_FromSsize_t(self->bits < 0 ? 0 : self->l.k); }
+
+static PyGetSetDef Slot_getset[] = {
+    {"size", (getter)Slot_size, NULL, "candidates (sparse) or words (dense) held", NULL},
+    {NULL}};
+
+static PyTypeObject SlotType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "archsim.accuracy._bitflip.Slot",
+    .tp_basicsize = sizeof(Slot),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The old contents of one stored buffer between two of its writes (for directional write errors).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Slot_init,
+    .tp_dealloc = (destructor)Slot_dealloc,
+    .tp_getset = Slot_getset,
+};
+
+/* ---- Stream ------------------------------------------------------------------------------------------------------ */
+typedef struct {
+    PyObject_HEAD
+    Rng rng;
+    double p, p01, p10, keep01, keep10;  /* p: every-bit rate, or the candidates' rate p_max (directional) */
+    Geo geo, geo01, geo10;               /* the gap laws at p, p01, p10 */
+    int64_t gap, gap01, gap10;       /* good bits before the next failing one, per process */
+    int dense, fmt, shift;
+    int64_t n01, n10;                /* the last call's failed switches by direction */
+    List fails;                      /* scratch: failing (word, mask) of one call */
+} Stream;
+
+typedef struct { Rng rng; int64_t gap, gap01, gap10; } StreamState;
+
+static StreamState st_save(const Stream *s) { return (StreamState){s->rng, s->gap, s->gap01, s->gap10}; }
+static void st_load(Stream *s, StreamState t) { s->rng = t.rng; s->gap = t.gap; s->gap01 = t.gap01; s->gap10 = t.gap10; }
+
+
+static int Stream_init(Stream *self, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"seed", "p", "fmt", "p01", "p10", "dense", NULL};
+    unsigned long long seed;
+    double p, p01 = 0.0, p10 = 0.0;
+    int fmt, dense = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "Kdi|ddp", kws, &seed, &p, &fmt, &p01, &p10, &dense)) return -1;
+    if (!(p >= 0.0 && p <= 1.0) || !(p01 >= 0.0 && p01 <= 1.0) || !(p10 >= 0.0 && p10 <= 1.0)) {
+        PyErr_SetString(PyExc_ValueError, "bit error rates must lie in [0, 1]");
+        return -1;
+    }
+    if (fmt < 0 || fmt >= NFMT) { PyErr_SetString(PyExc_ValueError, "unknown format code"); return -1; }
+    rng_seed(&self->rng, seed);
+    self->p = p;
+    geo_init(&self->geo, p);
+    self->p01 = p01; self->p10 = p10;
+    geo_init(&self->geo01, dense ? p01 : 0.0);
+    geo_init(&self->geo10, dense ? p10 : 0.0);
+    double pm = p01 > p10 ? p01 : p10;
+    self->keep01 = pm > 0.0 ? p01 / pm : 0.0;
+    self->keep10 = pm > 0.0 ? p10 / pm : 0.0;
+    self->fmt = fmt; self->shift = FMT_SHIFT[fmt]; self->dense = dense;
+    self->gap = draw_gap(&self->rng, &self->geo);
+    self->gap01 = dense ? draw_gap(&self->rng, &self->geo01) : NEVER;
+    self->gap10 = dense ? draw_gap(&self->rng, &self->geo10) : NEVER;
+    self->n01 = self->n10 = 0;
+    return 0;
+}
+
+static void Stream_dealloc(Stream *self) { list_free(&self->fails); Py_TYPE(self)->tp_free((PyObject *)self); }
+
+/* apply the (word, mask) list, sorted by word, to dst */
+static void apply_fails(const Stream *s, const Segs *g) {
+    Cur c = {g, 0, 0};
+    for (Py_ssize_t j = 0; j < s->fails.k; j++) {
+        int64_t w = s->fails.a[j];
+        const Seg *sg = cur_at(&c, w);
+        uint32_t *d = sg->dst + (w - c.base);
+        *d = flipped(*d, s->fails.b[j], s->fmt, sg->scale);
+    }
+}
+
+/* failing bits of the every-bit process over the next `bits` bits, as (word, mask) in s->fails */
+static int collect_every_bit(Stream *s, int64_t bits) {
+    int64_t pos = s->gap, cw = -1;
+    uint32_t m = 0, wmask = (1u << s->shift) - 1u;
+    s->fails.k = 0;
+    while (pos < bits && pos < NEVER) {
+        int64_t w = pos >> s->shift;
+        if (w != cw) {
+            if (cw >= 0 && list_push(&s->fails, cw, m)) return -1;
+            cw = w; m = 0;
+        }
+        m |= 1u << (pos & wmask);
+        pos = next_pos(pos, draw_gap(&s->rng, &s->geo));
+    }
+    if (cw >= 0 && list_push(&s->fails, cw, m)) return -1;
+    s->gap = gap_after(pos, bits);
+    return 0;
+}
+
+static int64_t popcounts(const List *l, Py_ssize_t k) {
+    int64_t n = 0;
+    for (Py_ssize_t j = 0; j < k; j++) n += popc(l->b[j]);
+    return n;
+}
+
+static PyObject *Stream_flip(Stream *s, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"src", "dst", "n", "scale", NULL};
+    PyObject *src, *dst, *n, *scale = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO|O", kws, &src, &dst, &n, &scale)) return NULL;
+    Segs g;
+    if (segs_parse(&g, src, dst, n, scale)) return NULL;
+    int64_t bits = g.words << s->shift;
+    if (s->gap >= bits) { /* no failing bit: the common case */
+        s->gap = gap_after(s->gap, bits);
+        segs_free(&g);
+        return PyLong_FromLong(0);
+    }
+    if (!segs_have_dst(&g)) { segs_free(&g); return PyLong_FromLong(-1); } /* nothing consumed: copy, call again */
+    if (collect_every_bit(s, bits)) { segs_free(&g); return PyErr_NoMemory(); }
+    segs_copy(&g);
+    apply_fails(s, &g);
+    segs_free(&g);
+    return PyLong_FromLongLong(popcounts(&s->fails, s->fails.k));
+}
+
+/* the stored word of global word w, through a cursor */
+static inline uint32_t word_at(Cur *c, int64_t w, int fmt, int from_dst) {
+    const Seg *sg = cur_at(c, w);
+    return enc((from_dst ? sg->dst : sg->src)[w - c->base], fmt, sg->scale);
+}
+
+/* sparse directional write: candidates at p_max, kept with p_dir / p_max where the write switches them */
+static int resolve_sparse(Stream *s, Slot *slot, const Segs *g, int64_t bits, int use_slot, int random_old) {
+    const int64_t *cand;
+    const uint32_t *old;
+    Py_ssize_t k;
+    List fresh = {0};
+    uint32_t bmask = (1u << s->shift) - 1u;
+    if (use_slot && slot->bits == bits && !slot->dense) {
+        cand = slot->l.a; old = slot->l.b; k = slot->l.k;
+    } else { /* no old contents captured: draw the candidates now over a cleared (or random) buffer */
+        int64_t pos = s->gap;
+        while (pos < bits && pos < NEVER) {
+            if (list_push(&fresh, pos, random_old ? (uint32_t)rng_next(&s->rng) : 0u)) { list_free(&fresh); return -1; }
+            pos = next_pos(pos, draw_gap(&s->rng, &s->geo));
+        }
+        s->gap = gap_after(pos, bits);
+        cand = fresh.a; old = fresh.b; k = fresh.k;
+    }
+    Cur c = {g, 0, 0};
+    int64_t cw = -1;
+    uint32_t m = 0;
+    s->fails.k = 0;
+    s->n01 = s->n10 = 0;
+    for (Py_ssize_t j = 0; j < k; j++) {
+        int64_t w = cand[j] >> s->shift;
+        uint32_t b = (uint32_t)(cand[j] & bmask), nb = (word_at(&c, w, s->fmt, 0) >> b) & 1u;
+        if (nb == ((old[j] >> b) & 1u)) continue; /* the write does not switch this bit */
+        double keep = nb ? s->keep01 : s->keep10;
+        if (keep < 1.0 && !(rng_uniform(&s->rng) < keep)) continue;
+        if (nb) s->n01++; else s->n10++;
+        if (w != cw) {
+            if (cw >= 0 && list_push(&s->fails, cw, m)) { list_free(&fresh); return -1; }
+            cw = w; m = 0;
+        }
+        m |= 1u << b;
+    }
+    if (cw >= 0 && list_push(&s->fails, cw, m)) { list_free(&fresh); return -1; }
+    list_free(&fresh);
+    return 0;
+}
+
+/* The failing bits among the `left` set bits of `e` for one direction's geometric process, where the next failing
+ * bit falls among them (`*gap` < `left`; `*gap`: good bits to go). Out of line: the pass calls it only then. */
+static __attribute__((noinline)) uint32_t pick(Rng *r, uint32_t e, int64_t left, int64_t *gap, const Geo *geo) {
+    uint32_t out = 0u;
+    while (*gap < left) { /* the next failing bit is set bit number *gap of what is left of e */
+        for (int64_t i = 0; i < *gap; i++) e &= e - 1u;
+        uint32_t low = e & (~e + 1u);
+        out |= low;
+        e ^= low;
+        left -= *gap + 1;
+        *gap = draw_gap(r, geo);
+    }
+    *gap = gap_after(*gap, left);
+    return out;
+}
+
+/* One pass of a dense directional write over every word: compare with the old contents (the slot's words, zeros
+ * or random bits), run each direction's process over the bits that switch that way, write the stored result to
+ * dst and, with `shadow`, the stored words there (it may be `old` itself: each word is read before it is
+ * overwritten). Specialised per format, kind of old contents and popcount instruction by constant arguments. A
+ * word costs a few dozen instructions; a failing bit one logarithm. */
+static inline __attribute__((always_inline)) void dense_pass(Stream *s, const Segs *g, const uint32_t *old,
+                                                             uint32_t *shadow, const int fmt, const int old_kind,
+                                                             const int hw) {
+#define POPC(v) (hw ? __builtin_popcount(v) : popc(v))
+    const uint32_t wm = fmt == FP32 ? 0xFFFFFFFFu : fmt == INT8 ? 0xFFu : 0xFFFFu;
+    const Geo *q01 = &s->geo01, *q10 = &s->geo10;
+    Rng rng = s->rng;
+    int64_t g01 = s->gap01, g10 = s->gap10, n01 = 0, n10 = 0, w = 0;
+    for (Py_ssize_t i = 0; i < g->k; i++) {
+        const Seg *sg = &g->seg[i];
+        const uint32_t *src = sg->src;
+        uint32_t *dst = sg->dst;
+        const float sc = sg->scale;
+        const int inplace = src == dst;
+        for (int64_t j = 0; j < sg->n; j++, w++) {
+            uint32_t u = src[j], nw = enc(u, fmt, sc);
+            uint32_t ow = old_kind == 0 ? old[w] : old_kind == 2 ? (uint32_t)rng_next(&rng) & wm : 0u;
+            uint32_t sw = nw ^ ow, f = 0u;
+            if (sw) {
+                uint32_t e01 = sw & nw, e10 = sw & ow, f01 = 0u, f10 = 0u;
+                int64_t c01 = POPC(e01), c10 = POPC(e10);
+                if (g01 >= c01) g01 = gap_after(g01, c01); else f01 = pick(&rng, e01, c01, &g01, q01);
+                if (g10 >= c10) g10 = gap_after(g10, c10); else f10 = pick(&rng, e10, c10, &g10, q10);
+                f = f01 | f10;
+                if (f) { n01 += POPC(f01); n10 += POPC(f10); }
+            }
+            if (shadow) shadow[w] = nw ^ f;
+            if (f) dst[j] = fmt == FP32 ? u ^ f : dec(nw ^ f, fmt, sc);
+            else if (!inplace) dst[j] = u;
+        }
+    }
+    s->rng = rng; s->gap01 = g01; s->gap10 = g10; s->n01 = n01; s->n10 = n10;
+#undef POPC
+}
+
+#define DENSE_KIND(F, HW)                                                                                    \
+    switch (old_kind) {                                                                                      \
+    case 0: dense_pass(s, g, old, shadow, F, 0, HW); break;                                                  \
+    case 1: dense_pass(s, g, old, shadow, F, 1, HW); break;                                                  \
+    default: dense_pass(s, g, old, shadow, F, 2, HW); break;                                                 \
+    }
+#define DENSE_ALL(HW)                                                                                        \
+    switch (s->fmt) {                                                                                        \
+    case FP32: DENSE_KIND(FP32, HW); break;                                                                  \
+    case BF16: DENSE_KIND(BF16, HW); break;                                                                  \
+    case FP16: DENSE_KIND(FP16, HW); break;                                                                  \
+    default: DENSE_KIND(INT8, HW); break;                                                                    \
+    }
+
+static void dense_plain(Stream *s, const Segs *g, const uint32_t *old, uint32_t *shadow, int old_kind) {
+    DENSE_ALL(0)
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* the same with the popcnt instruction (x86-64 CPUs since 2008; chosen at run time, the baseline lacks it) */
+static __attribute__((target("popcnt"))) void dense_popcnt(Stream *s, const Segs *g, const uint32_t *old,
+                                                           uint32_t *shadow, int old_kind) {
+    DENSE_ALL(1)
+}
+#define HAVE_POPCNT() __builtin_cpu_supports("popcnt")
+#else
+#define dense_popcnt dense_plain
+#define HAVE_POPCNT() 0
+#endif
+
+/* dense directional write (every destination given): old contents from the slot where it holds this bit space,
+ * else zeros or random bits; with `keep` the slot then holds the stored words */
+static int resolve_dense(Stream *s, Slot *slot, const Segs *g, int64_t bits, int use_slot, int random_old, int keep) {
+    int have = use_slot && slot->bits == bits && slot->dense;
+    int old_kind = have ? 0 : random_old ? 2 : 1;
+    if (keep && !have) {
+        if (list_reserve(&slot->l, g->words ? g->words : 1)) return -1;
+    }
+    const uint32_t *old = have ? slot->l.b : NULL;
+    uint32_t *shadow = keep ? slot->l.b : NULL;
+    (HAVE_POPCNT() ? dense_popcnt : dense_plain)(s, g, old, shadow, old_kind);
+    if (keep) { slot->bits = bits; slot->dense = 1; slot->l.k = g->words; }
+    else if (have) slot->bits = -1; /* the slot's words were these old contents: used up */
+    return 0;
+}
+
+/* keep the old contents of the next write of `g` (its stored words now) in `slot` */
+static int capture(Stream *s, Slot *slot, const Segs *g, int64_t bits, int from_dst) {
+    slot->l.k = 0;
+    slot->dense = s->dense;
+    if (s->dense) { /* every word's stored pattern, in list.b */
+        if (list_reserve(&slot->l, g->words ? g->words : 1)) return -1;
+        uint32_t *b = slot->l.b;
+        for (Py_ssize_t i = 0; i < g->k; i++) {
+            const Seg *sg = &g->seg[i];
+            const uint32_t *u = from_dst ? sg->dst : sg->src;
+            for (int64_t j = 0; j < sg->n; j++) *b++ = enc(u[j], s->fmt, sg->scale);
+        }
+        slot->l.k = g->words;
+    } else {
+        Cur c = {g, 0, 0};
+        int64_t pos = s->gap;
+        while (pos < bits && pos < NEVER) {
+            if (list_push(&slot->l, pos, word_at(&c, pos >> s->shift, s->fmt, from_dst))) return -1;
+            pos = next_pos(pos, draw_gap(&s->rng, &s->geo));
+        }
+        s->gap = gap_after(pos, bits);
+    }
+    slot->bits = bits;
+    return 0;
+}
+
+static PyObject *Stream_write(Stream *s, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"slot", "src", "dst", "n", "scale", "old", "keep", NULL};
+    PyObject *slot_o, *src, *dst, *n, *scale = Py_None;
+    int old_mode = 0, keep = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|Oip", kws, &slot_o, &src, &dst, &n, &scale, &old_mode, &keep))
+        return NULL;
+    if (!PyObject_TypeCheck(slot_o, &SlotType)) { PyErr_SetString(PyExc_TypeError, "slot must be a Slot"); return NULL; }
+    if (old_mode < 0 || old_mode > 2) { PyErr_SetString(PyExc_ValueError, "old must be 0, 1 or 2"); return NULL; }
+    Slot *slot = (Slot *)slot_o;
+    Segs g;
+    if (segs_parse(&g, src, dst, n, scale)) return NULL;
+    int64_t bits = g.words << s->shift;
+    int use_slot = old_mode == 0, random_old = old_mode == 2;
+    if (s->dense) { /* one pass that writes every destination word: it needs them all */
+        if (!segs_have_dst(&g)) { segs_free(&g); return PyLong_FromLong(-1); }
+        int err = resolve_dense(s, slot, &g, bits, use_slot, random_old, keep);
+        segs_free(&g);
+        if (err) return PyErr_NoMemory();
+        return PyLong_FromLongLong(s->n01 + s->n10);
+    }
+    StreamState before = st_save(s);
+    if (resolve_sparse(s, slot, &g, bits, use_slot, random_old)) { segs_free(&g); return PyErr_NoMemory(); }
+    int64_t flips = s->n01 + s->n10;
+    if (flips && !segs_have_dst(&g)) { st_load(s, before); segs_free(&g); return PyLong_FromLong(-1); }
+    if (flips) {
+        segs_copy(&g);
+        apply_fails(s, &g);
+    }
+    if (keep) {
+        if (capture(s, slot, &g, bits, flips > 0)) { segs_free(&g); return PyErr_NoMemory(); }
+    } else if (use_slot && slot->bits == bits && !slot->dense) {
+        slot->bits = -1; /* the slot's candidates were these old contents: used up */
+    }
+    segs_free(&g);
+    return PyLong_FromLongLong(flips);
+}
+
+static PyObject *Stream_capture(Stream *s, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"slot", "src", "n", "scale", NULL};
+    PyObject *slot_o, *src, *n, *scale = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO|O", kws, &slot_o, &src, &n, &scale)) return NULL;
+    if (!PyObject_TypeCheck(slot_o, &SlotType)) { PyErr_SetString(PyExc_TypeError, "slot must be a Slot"); return NULL; }
+    Segs g;
+    if (segs_parse(&g, src, Py_None, n, scale)) return NULL;
+    int err = capture(s, (Slot *)slot_o, &g, g.words << s->shift, 0);
+    segs_free(&g);
+    if (err) return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+static PyObject *Stream_positions(Stream *s, PyObject *arg) {
+    long long bits = PyLong_AsLongLong(arg);
+    if (bits == -1 && PyErr_Occurred()) return NULL;
+    if (bits < 0) { PyErr_SetString(PyExc_ValueError, "bits must be >= 0"); return NULL; }
+    List l = {0};
+    int64_t pos = s->gap;
+    while (pos < bits && pos < NEVER) {
+        if (list_push(&l, pos, 0)) { list_free(&l); return PyErr_NoMemory(); }
+        pos = next_pos(pos, draw_gap(&s->rng, &s->geo));
+    }
+    s->gap = gap_after(pos, bits);
+    PyObject *out = PyBytes_FromStringAndSize((const char *)l.a, (Py_ssize_t)(l.k * sizeof(int64_t)));
+    list_free(&l);
+    return out;
+}
+
+static PyObject *Stream_uniforms(Stream *s, PyObject *arg) {
+    Py_ssize_t k = PyLong_AsSsize_t(arg);
+    if (k == -1 && PyErr_Occurred()) return NULL;
+    if (k < 0) { PyErr_SetString(PyExc_ValueError, "k must be >= 0"); return NULL; }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, k * (Py_ssize_t)sizeof(double));
+    if (!out) return NULL;
+    double *d = (double *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < k; i++) d[i] = rng_uniform(&s->rng);
+    return out;
+}
+
+static PyObject *Stream_n01(Stream *s, void *c) { return PyLong_FromLongLong(s->n01); }
+static PyObject *Stream_n10(Stream *s, void *c) { return PyLong_FromLongLong(s->n10); }
+static PyObject *Stream_p(Stream *s, void *c) { return PyFloat_FromDouble(s->p); }
+static PyObject *Stream_dense(Stream *s, void *c) { return PyBool_FromLong(s->dense); }
+
+static PyMethodDef Stream_methods[] = {
+    {"flip", (PyCFunction)(void (*)(void))Stream_flip, METH_VARARGS | METH_KEYWORDS,
+     "flip(src, dst, n, scale=None) -> int\n\nEvery-bit errors over the next n words (n * bits bits): each stored bit "
+     "fails with p. Where some bit fails, writes src with the flips to dst (dst == src: in place) and returns the "
+     "flipped bits; where none fails, returns 0 and writes nothing. With dst None and some bit failing, consumes "
+     "nothing and returns -1 (call again with a destination)."},
+    {"write", (PyCFunction)(void (*)(void))Stream_write, METH_VARARGS | METH_KEYWORDS,
+     "write(slot, src, dst, n, scale=None, old=0, keep=False) -> int\n\nA directional write of src over the old "
+     "contents (old=0: those in slot, cleared where it holds none, and the slot is used up; 1: cleared; 2: random "
+     "bits) into dst. Returns the failed switches (n01 / n10 by direction) or -1 as flip does; a dense stream "
+     "writes every word of dst, and returns -1 without one. keep: keep the stored result in slot for the next "
+     "write."},
+    {"capture", (PyCFunction)(void (*)(void))Stream_capture, METH_VARARGS | METH_KEYWORDS,
+     "capture(slot, src, n, scale=None)\n\nKeep the stored words of src as the old contents of its next write."},
+    {"positions", (PyCFunction)Stream_positions, METH_O,
+     "positions(bits) -> bytes\n\nThe failing positions (int64) among the next bits of the every-bit process."},
+    {"uniforms", (PyCFunction)Stream_uniforms, METH_O, "uniforms(k) -> bytes\n\nk float64 uniforms in [0, 1)."},
+    {NULL}};
+
+static PyGetSetDef Stream_getset[] = {
+    {"n01", (getter)Stream_n01, NULL, "failed 0 -> 1 switches of the last write", NULL},
+    {"n10", (getter)Stream_n10, NULL, "failed 1 -> 0 switches of the last write", NULL},
+    {"p", (getter)Stream_p, NULL, "the every-bit (or candidate) rate", NULL},
+    {"dense", (getter)Stream_dense, NULL, "whether directional writes compare every word", NULL},
+    {NULL}};
+
+static PyTypeObject StreamType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "archsim.accuracy._bitflip.Stream",
+    .tp_basicsize = sizeof(Stream),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Stream(seed, p, fmt, p01=0, p10=0, dense=False): a seeded Bernoulli bit-error process over the stored "
+              "words of float32 tensors in format fmt (0 fp32, 1 bf16, 2 fp16, 3 int8).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Stream_init,
+    .tp_dealloc = (destructor)Stream_dealloc,
+    .tp_methods = Stream_methods,
+    .tp_getset = Stream_getset,
+};
+
+/* ---- codec entry points (tests, and the few words Python encodes itself) ---------------------------------- */
+static PyObject *codec_call(PyObject *args, int decode) {
+    Py_buffer in, out;
+    int fmt;
+    double s = 1.0;
+    if (!PyArg_ParseTuple(args, "y*w*i|d", &in, &out, &fmt, &s)) return NULL;
+    PyObject *ret = NULL;
+    if (fmt < 0 || fmt >= NFMT) PyErr_SetString(PyExc_ValueError, "unknown format code");
+    else if (in.len != out.len || in.len % 4) PyErr_SetString(PyExc_ValueError, "buffers of equal size in 4-byte words");
+    else {
+        const uint32_t *a = in.buf;
+        uint32_t *b = out.buf;
+        for (Py_ssize_t i = 0; i < in.len / 4; i++) b[i] = decode ? dec(a[i], fmt, (float)s) : enc(a[i], fmt, (float)s);
+        ret = Py_NewRef(Py_None);
+    }
+    PyBuffer_Release(&in);
+    PyBuffer_Release(&out);
+    return ret;
+}
+
+static PyObject *py_encode(PyObject *m, PyObject *args) { return codec_call(args, 0); }
+static PyObject *py_decode(PyObject *m, PyObject *args) { return codec_call(args, 1); }
+
+static PyMethodDef module_methods[] = {
+    {"encode", py_encode, METH_VARARGS,
+     "encode(patterns, out, fmt, scale=1.0): stored words (uint32) of float32 bit patterns (uint32 buffers)"},
+    {"decode", py_decode, METH_VARARGS,
+     "decode(words, out, fmt, scale=1.0): float32 bit patterns of stored words (uint32 buffers)"},
+    {NULL}};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_bitflip",
+                                    "Compiled bit-error processes of the accuracy harness (see _bitflip.c).", -1,
+                                    module_methods};
+
+PyMODINIT_FUNC PyInit__bitflip(void) {
+    if (PyType_Ready(&StreamType) < 0 || PyType_Ready(&SlotType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (!m) return NULL;
+    if (PyModule_AddObjectRef(m, "Stream", (PyObject *)&StreamType) < 0 ||
+        PyModule_AddObjectRef(m, "Slot", (PyObject *)&SlotType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,9 @@
+"""Only the compiled extension lives here; everything else about the package is in pyproject.toml."""
+from setuptools import Extension, setup
+
+setup(ext_modules=[
+    # the accuracy harness's bit-error core (archsim/accuracy/_bitflip.c): C11 and the Python headers, which every
+    # machine of this project's kind has (gcc); no fast-math, the formats' rounding must be IEEE's
+    Extension("archsim.accuracy._bitflip", ["archsim/accuracy/_bitflip.c"],
+              extra_compile_args=["-O3", "-std=c11", "-fno-fast-math"]),
+])
