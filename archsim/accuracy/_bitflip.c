@@ -307,11 +307,29 @@ static void list_free(List *l) { PyMem_Free(l->a); PyMem_Free(l->b); memset(l, 0
 typedef struct {
     PyObject_HEAD
     int64_t bits;   /* the bit space captured (-1: nothing captured yet) */
-    int dense;      /* 1: every word's stored pattern (list.b, list.a unused); 0: candidates (list.a) and words */
+    int dense;      /* 1: every word's stored pattern (shadow); 0: candidates (l.a) and their words (l.b) */
     List l;
+    uint32_t *shadow;
+    Py_ssize_t nshadow, shadow_cap;
 } Slot;
 
-static void Slot_dealloc(Slot *self) { list_free(&self->l); Py_TYPE(self)->tp_free((PyObject *)self); }
+static void Slot_dealloc(Slot *self) {
+    list_free(&self->l);
+    PyMem_Free(self->shadow);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* room for `n` stored words in the slot's shadow (a dense stream's old contents) */
+static int shadow_reserve(Slot *slot, Py_ssize_t n) {
+    if (n > slot->shadow_cap) {
+        uint32_t *b = PyMem_Realloc(slot->shadow, (n ? n : 1) * sizeof(uint32_t));
+        if (!b) return -1;
+        slot->shadow = b;
+        slot->shadow_cap = n;
+    }
+    slot->nshadow = n;
+    return 0;
+}
 
 static int Slot_init(Slot *self, PyObject *args, PyObject *kw) {
     static char *kws[] = {NULL};
@@ -322,7 +340,9 @@ static int Slot_init(Slot *self, PyObject *args, PyObject *kw) {
     return 0;
 }
 
-static PyObject *Slot_size(Slot *self, void *c) { return PyLong_FromSsize_t(self->bits < 0 ? 0 : self->l.k); }
+static PyObject *Slot_size(Slot *self, void *c) {
+    return PyLong_FromSsize_t(self->bits < 0 ? 0 : self->dense ? self->nshadow : self->l.k);
+}
 
 static PyGetSetDef Slot_getset[] = {
     {"size", (getter)Slot_size, NULL, "candidates (sparse) or words (dense) held", NULL},
@@ -581,13 +601,11 @@ static __attribute__((target("popcnt"))) void dense_popcnt(Stream *s, const Segs
 static int resolve_dense(Stream *s, Slot *slot, const Segs *g, int64_t bits, int use_slot, int random_old, int keep) {
     int have = use_slot && slot->bits == bits && slot->dense;
     int old_kind = have ? 0 : random_old ? 2 : 1;
-    if (keep && !have) {
-        if (list_reserve(&slot->l, g->words ? g->words : 1)) return -1;
-    }
-    const uint32_t *old = have ? slot->l.b : NULL;
-    uint32_t *shadow = keep ? slot->l.b : NULL;
+    if (keep && !have && shadow_reserve(slot, g->words)) return -1;
+    const uint32_t *old = have ? slot->shadow : NULL;
+    uint32_t *shadow = keep ? slot->shadow : NULL;
     (HAVE_POPCNT() ? dense_popcnt : dense_plain)(s, g, old, shadow, old_kind);
-    if (keep) { slot->bits = bits; slot->dense = 1; slot->l.k = g->words; }
+    if (keep) { slot->bits = bits; slot->dense = 1; }
     else if (have) slot->bits = -1; /* the slot's words were these old contents: used up */
     return 0;
 }
@@ -596,15 +614,14 @@ static int resolve_dense(Stream *s, Slot *slot, const Segs *g, int64_t bits, int
 static int capture(Stream *s, Slot *slot, const Segs *g, int64_t bits, int from_dst) {
     slot->l.k = 0;
     slot->dense = s->dense;
-    if (s->dense) { /* every word's stored pattern, in list.b */
-        if (list_reserve(&slot->l, g->words ? g->words : 1)) return -1;
-        uint32_t *b = slot->l.b;
+    if (s->dense) { /* every word's stored pattern */
+        if (shadow_reserve(slot, g->words)) return -1;
+        uint32_t *b = slot->shadow;
         for (Py_ssize_t i = 0; i < g->k; i++) {
             const Seg *sg = &g->seg[i];
             const uint32_t *u = from_dst ? sg->dst : sg->src;
             for (int64_t j = 0; j < sg->n; j++) *b++ = enc(u[j], s->fmt, sg->scale);
         }
-        slot->l.k = g->words;
     } else {
         Cur c = {g, 0, 0};
         int64_t pos = s->gap;
