@@ -6,20 +6,18 @@ bfloat16 (the upper half of a binary32); ``int8`` is two's-complement fixed poin
 x / s), -128, 127)``, ``x = q * s``. The scale is per tensor, ``s = max|x| / 127`` unless a fixed scale is given
 (symmetric max-abs quantisation, as in Jacob et al., CVPR 2018, arXiv:1712.05877, with a per-tensor scale).
 
-Only the words that receive a flip are encoded and decoded (see :mod:`archsim.accuracy.inject`); the rounding to
-the storage format of the other words is a separate, optional effect (``emulate_storage`` in the error model).
-The few affected words are handled as numpy arrays (:meth:`Codec.encode_bits` / :meth:`Codec.decode_bits`, on the
-``float32`` bit patterns of a tensor's memory): a numpy call on a handful of words costs about a microsecond, a
-torch call several. Both paths give the same words (tests/accuracy/test_inject.py checks them against each other);
-bf16 rounds to nearest even like ``torch.bfloat16``, fp16 uses numpy's IEEE conversion (round to nearest even,
-overflow to infinity), int8 rounds half to even like ``torch.round``. Only NaN payloads may be encoded differently.
+Only the words that receive a flip are encoded and decoded, by the compiled core (``_bitflip.c``, see
+:mod:`archsim.accuracy.inject`), whose codecs give this module's words for every finite value (bf16 and fp16 round
+to nearest even like ``torch.bfloat16`` / ``torch.float16``, fp16 overflows to infinity, int8 rounds half to even
+like ``torch.round``; only NaN payloads may be encoded differently; tests/accuracy/test_inject.py checks them word
+for word). The torch codec here is the reference and does the optional rounding of every stored value to the
+format (``emulate_storage`` in the error model).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
 import torch
 
 FormatName = Literal["fp32", "bf16", "fp16", "int8"]
@@ -81,44 +79,6 @@ class Codec:
             return signed.to(torch.int16).view(torch.float16).to(torch.float32)
         s = ctx if ctx is not None else 1.0
         return signed.to(torch.float32) * s
-
-    # -- the same on numpy arrays of float32 bit patterns (few words, no torch dispatch) --------------------------
-    def encode_bits(self, u: np.ndarray, ctx: float | None = None) -> np.ndarray:
-        """Unsigned words (int64) of the float32 values whose bit patterns are ``u`` (uint32), like :meth:`encode`."""
-        if self.name == "fp32":
-            return u.astype(np.int64)
-        if self.name == "bf16":  # round to nearest even on the upper half; NaN -> canonical quiet NaN
-            # in uint32, in place: a finite or infinite pattern plus the rounding bias stays below 2**32 (at most
-            # 0xFF800000 + 0x8000); only NaN patterns wrap, and those are replaced (2.5x faster than int64 at 100 k)
-            r = u >> 16
-            r &= 1
-            r += u
-            r += 0x7FFF
-            r >>= 16
-            r[(u & 0x7FFFFFFF) > 0x7F800000] = 0x7FC0
-            return r.astype(np.int64)
-        f = u.view(np.float32)
-        if self.name == "fp16":
-            with np.errstate(over="ignore", invalid="ignore"):
-                return f.astype(np.float16).view(np.uint16).astype(np.int64)
-        s = ctx if ctx is not None else 1.0
-        with np.errstate(invalid="ignore"):
-            q = np.clip(np.rint(f / np.float32(s)), -128, 127)
-        return np.nan_to_num(q, nan=0.0).astype(np.int64) & 0xFF
-
-    def decode_bits(self, words: np.ndarray, ctx: float | None = None) -> np.ndarray:
-        """float32 bit patterns (uint32) of unsigned ``words`` (int64), like :meth:`decode`."""
-        if self.name == "fp32":
-            return words.astype(np.uint32)
-        if self.name == "bf16":
-            return (words << 16).astype(np.uint32)
-        if self.name == "fp16":  # torch quiets signalling NaNs (numpy keeps them): set the quiet bit like torch
-            f = words.astype(np.uint16).view(np.float16).astype(np.float32).view(np.uint32)
-            nan = ((words & 0x7C00) == 0x7C00) & ((words & 0x3FF) != 0)
-            return f | np.where(nan, 0x00400000, 0).astype(np.uint32) if nan.any() else f
-        signed = words - ((words >= 128).astype(np.int64) << 8)
-        s = ctx if ctx is not None else 1.0
-        return (signed.astype(np.float32) * np.float32(s)).view(np.uint32)
 
     def round_trip(self, x: torch.Tensor, ctx: float | None = None) -> torch.Tensor:
         """``x`` as it reads back from storage without errors (rounding/saturation of the format)."""
