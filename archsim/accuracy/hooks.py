@@ -131,6 +131,8 @@ class Injector:
 
     # -- wiring ----------------------------------------------------------------------------------------------
     def attach(self, model) -> "Injector":
+        if any(not p.is_cpu for p in model.parameters()):
+            raise ValueError("the accuracy harness injects into CPU tensors: keep the model on the CPU")
         self._model = model
         model.injector = self
         self._param_ptrs = {p.data_ptr() for p in model.parameters()}

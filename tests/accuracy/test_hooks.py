@@ -228,3 +228,38 @@ def test_emulated_storage_rounds_the_step_tensors(digits):
     assert all(bf16(p.detach()) and bf16(p.grad) for p in model.parameters())
     assert all(bf16(opt.state[p]["momentum_buffer"]) for p in model.parameters())
     assert sum(s.flips for s in inj.stats.values()) == 0
+
+
+def test_dense_and_sparse_streams_in_training_keep_directional_semantics(digits):
+    """At a high write rate (a dense stream: every word compared with the kept old words) and a low one (sparse
+    candidates), in bf16, the optimizer step's weight errors only ever leave a switching bit at its old value."""
+    from archsim.accuracy.inject import DENSE_CANDIDATES
+
+    net = tiny_net(residual=False)
+    for rate in (0.2, 1e-3):
+        model = build_model(net, 0)
+        opt = torch.optim.SGD(model.parameters(), lr=0.5)
+        pol = ErrorPolicy(datatypes={DataType.WEIGHT: DataTypeErrors(write_ber_0to1=rate, write_ber_1to0=rate / 4,
+                                                                     format="bf16")})
+        inj = Injector(pol, seed=3).attach(model)
+        assert inj._ws[DataType.WEIGHT].dense == (rate * 16 >= DENSE_CANDIDATES)
+        c = inj.codecs[DataType.WEIGHT]
+        for xb, yb in _batches(digits, n=3):
+            old = [c.encode(p.detach().clone()) for p in model.parameters()]
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(xb), yb).backward()
+            clean = [c.encode((p - 0.5 * p.grad).detach()) for p in model.parameters()]
+            inj.step(opt)
+            for o, n, p in zip(old, clean, model.parameters()):
+                fail = c.encode(p.detach()) ^ n
+                assert int((fail & ~(o ^ n)).ne(0).sum()) == 0  # only switching bits fail
+                assert torch.equal(c.encode(p.detach()) & fail, o & fail)  # and keep the old bit
+        s = inj.stats[DataType.WEIGHT]
+        assert s.write_flips_0to1 > 0 and s.write_flips == s.write_flips_0to1 + s.write_flips_1to0
+
+
+def test_a_model_off_the_cpu_is_refused():
+    model = build_model(tiny_net(), 0).to(torch.float64)
+    model.to("meta")
+    with pytest.raises(ValueError, match="CPU"):
+        Injector(ErrorPolicy.uniform([DataType.WEIGHT], 1e-3)).attach(model)
