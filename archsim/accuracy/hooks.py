@@ -37,6 +37,10 @@ _WG, _OPT = DataType.WEIGHT_GRADIENT, DataType.OPTIMIZER_STATE
 #: the access kinds, as keys of the per-stream seeds
 _READ, _WRITE = 0, 1
 _F32 = torch.float32
+#: expected directional candidates in a tensor from which a fresh write makes its copy before the core resolves it:
+#: below, most writes fail nowhere and need no copy; above, asking the core first (no destination, answer -1: call
+#: again with one) would resolve the candidates twice for the copy that is nearly always needed
+COPY_FIRST = 1.0
 
 
 @dataclass
@@ -117,6 +121,8 @@ class Injector:
         self._int8 = {dt: c.name == "int8" for dt, c in self.codecs.items()}
         self._old = OLD_MODE[policy.fresh_old_contents]
         self._keep = policy.fresh_old_contents == "previous"
+        # expected directional candidates per stored word (the write stream's rate times the word's bits)
+        self._cand = {dt: (ws.p * self.codecs[dt].bits if ws is not None else 0.0) for dt, ws in self._ws.items()}
         self._on = {dt: m.active for dt, m in self.models.items()}
         # (data type, buffer key) -> what the buffer held before its next write (directional errors)
         self._slots: dict[tuple, Slot] = {}
@@ -160,12 +166,12 @@ class Injector:
         return s
 
     # -- one tensor ------------------------------------------------------------------------------------------
-    def _apply(self, dt: DataType, x: torch.Tensor, inplace: bool, call, dense: bool = False
+    def _apply(self, dt: DataType, x: torch.Tensor, inplace: bool, call, copy_first: bool = False
                ) -> tuple[torch.Tensor, int]:
         """Run ``call(src, dst, n, scale)`` of the core on ``x``: in place, or into a copy that is made only when
-        some bit fails (``x`` itself otherwise). Returns the result and the flipped bits. A ``dense`` stream writes
-        every word of its destination in one pass, so the copy is made before the call (nearly every tensor has
-        a failing bit at its rates)."""
+        some bit fails (``x`` itself otherwise). Returns the result and the flipped bits. With ``copy_first`` the
+        copy is made before the call: a dense stream writes every word of its destination in one pass, and where a
+        directional write expects candidates in the tensor, asking first would resolve them twice."""
         m = as_words(x)
         conv = m.data_ptr() != x.data_ptr()  # not contiguous float32: the core works on a converted copy
         n, ptr = m.numel(), m.data_ptr()
@@ -176,7 +182,7 @@ class Injector:
                 with torch.no_grad():
                     x.copy_(m)
             return x, k
-        if not dense:
+        if not copy_first:
             k = call(ptr, None, n, scale)
             if k >= 0:
                 return x, k
@@ -220,7 +226,8 @@ class Injector:
         self.stats[dt].words_written += n
         if self._sym[dt]:
             y, k = self._apply(dt, new, inplace, ws.flip)
-        elif new.dtype is _F32 and new.is_contiguous() and not self._int8[dt] and not ws.dense:  # hot path
+        elif (new.dtype is _F32 and new.is_contiguous() and not self._int8[dt] and not ws.dense
+              and n * self._cand[dt] < COPY_FIRST):  # the hot path of _apply, inlined
             slot = self._slots.get((dt, key)) or self._slot(dt, key)
             ptr = new.data_ptr()
             k = ws.write(slot, ptr, ptr if inplace else None, n, None, self._old, self._keep)
@@ -231,7 +238,8 @@ class Injector:
         else:
             slot, old, keep = self._slot(dt, key), self._old, self._keep
             y, k = self._apply(dt, new, inplace,
-                               lambda src, dst, n, scale: ws.write(slot, src, dst, n, scale, old, keep), ws.dense)
+                               lambda src, dst, n, scale: ws.write(slot, src, dst, n, scale, old, keep),
+                               ws.dense or n * self._cand[dt] >= COPY_FIRST)
         self._count_write(dt, ws, k)
         return y
 
