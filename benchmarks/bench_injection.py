@@ -139,7 +139,8 @@ def main() -> None:
     ap.add_argument("--rates", type=float, nargs="+", default=[1e-6, 1e-4, 1e-2])
     ap.add_argument("--datatypes", nargs="+", default=[d.value for d in ALL_DATATYPES],
                     choices=[d.value for d in ALL_DATATYPES], help="data types that get errors (default: all)")
-    ap.add_argument("--points", nargs="*", default=["1.25/10", "1.1/10", "1.0/10", "1.1/7", "1.0/5"],
+    ap.add_argument("--points", nargs="*",  # default: the study's grid (archsim/study/spec.py), mildest first
+                    default=["1.25/10", "1.1/10", "1.25/7", "1.0/10", "1.1/7", "1.25/5", "1.0/7", "1.1/5", "1.0/5"],
                     help="STT-MRAM write points V/ns: every data type in STT-MRAM at that point, rates and formats "
                          "from the bank models of the default config (as the study trains them)")
     ap.add_argument("--only-points", action="store_true", help="skip the explicit-rate cases")
