@@ -5,20 +5,21 @@
  * Python (archsim/accuracy/hooks.py, policy.py). docs/accuracy.md ("Sampling") gives the equations.
  *
  *  - Random numbers: xoshiro256** seeded through splitmix64 (Blackman & Vigna, "Scrambled linear pseudorandom
- *    number generators", ACM TOMS 47(4), 2021; the generator NumPy's and Julia's defaults are built from). A
- *    uniform is the top 53 bits of one draw (as NumPy's random_standard_uniform).
+ *    number generators", ACM TOMS 47(4), 2021; Julia's default generator is its sibling xoshiro256++). A uniform
+ *    is the top 53 bits of one draw times 2^-53, as NumPy's bit generators make their doubles.
  *  - A Bernoulli(p) process over a run of bits is drawn by geometric gaps: the number of good bits before the next
  *    failing one is floor(log U / log(1 - p)), U uniform in (0, 1] (Devroye, "Non-Uniform Random Variate
- *    Generation", 1986, ch. X.2). The gap carries over from one call to the next (the process is memoryless), so a
- *    run of bits without a failure costs one comparison.
+ *    Generation", 1986, ch. X.2), or above p = 5.4e-3 by Walker's alias method (see Geo below). The gap carries
+ *    over from one call to the next (the process is memoryless), so a run of bits without a failure costs one
+ *    comparison.
  *  - Directional (STT-MRAM) write errors: a bit that the write switches 0 -> 1 fails with p01, 1 -> 0 with p10,
  *    unchanged bits never. Sparse streams draw candidates at p_max = max(p01, p10) before the write and keep a
  *    switching candidate with p_dir / p_max (thinning, Lewis & Shedler 1979). Dense streams (many candidates per
  *    word) compare every word with the old contents and run one geometric process per direction over the bits
  *    that switch in that direction. Both give each switching bit exactly its direction's probability.
- *  - Stored formats: fp32 (the bits of the tensor), bf16 (round to nearest even on the upper half, NaN -> 0x7FC0,
- *    like torch.bfloat16), fp16 (IEEE binary16, round to nearest even, overflow to infinity, NaN -> 0x7E00 with its
- *    sign, like torch.float16) and int8 (two's complement q = clamp(rint(x / s), -128, 127), NaN -> 0, read back as
+ *  - Stored formats: fp32 (the bits of the tensor), bf16 (round to nearest even on the upper half, like
+ *    torch.bfloat16; NaN -> 0x7FC0), fp16 (IEEE binary16, round to nearest even, overflow to infinity, like
+ *    torch.float16; NaN -> 0x7E00 with its sign) and int8 (two's complement q = clamp(rint(x / s), -128, 127), NaN -> 0, read back as
  *    q * s in float32). Only the words that receive a flip are encoded, flipped and decoded.
  *
  * Tensors are passed as (data pointer, number of float32 words) "segments": one tensor, or several laid end to end
