@@ -32,16 +32,6 @@ class Codec:
     bits: int
     fixed_scale: float | None = None
 
-    @property
-    def shift(self) -> int:
-        """log2 of the word width: flat bit position ``p`` is bit ``p & (bits - 1)`` of element ``p >> shift``."""
-        return self.bits.bit_length() - 1
-
-    @property
-    def has_context(self) -> bool:
-        """Whether :meth:`context` depends on the tensor (int8 without a fixed scale: a pass over the tensor)."""
-        return self.name == "int8" and self.fixed_scale is None
-
     # -- per-tensor context ----------------------------------------------------------------------------------
     def context(self, x: torch.Tensor) -> float | None:
         if self.name != "int8":

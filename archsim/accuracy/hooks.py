@@ -29,7 +29,8 @@ import torch
 from archsim.datatypes import ALL_DATATYPES, DataType
 
 from .formats import Codec, codec
-from .inject import OLD_MODE, Slot, as_words, every_bit_stream, scale_of, stream_seed, write_stream
+from .inject import (OLD_MODE, Slot, as_words, every_bit_stream, scale_of, stream_seed, through_core,
+                     write_stream)
 from .policy import DataTypeErrors, ErrorPolicy
 
 _ACT, _WGT, _ERR = DataType.ACTIVATION, DataType.WEIGHT, DataType.ERROR
@@ -118,7 +119,6 @@ class Injector:
                     for i, (dt, m) in enumerate(self.models.items())}
         self._sym = {dt: m.write_model == "symmetric" for dt, m in self.models.items()}
         self._emulate = {dt: m.emulate_storage and m.format != "fp32" for dt, m in self.models.items()}
-        self._int8 = {dt: c.name == "int8" for dt, c in self.codecs.items()}
         self._old = OLD_MODE[policy.fresh_old_contents]
         self._keep = policy.fresh_old_contents == "previous"
         # expected directional candidates per stored word (the write stream's rate times the word's bits)
@@ -166,49 +166,14 @@ class Injector:
         return s
 
     # -- one tensor ------------------------------------------------------------------------------------------
-    def _apply(self, dt: DataType, x: torch.Tensor, inplace: bool, call, copy_first: bool = False
-               ) -> tuple[torch.Tensor, int]:
-        """Run ``call(src, dst, n, scale)`` of the core on ``x``: in place, or into a copy that is made only when
-        some bit fails (``x`` itself otherwise). Returns the result and the flipped bits. With ``copy_first`` the
-        copy is made before the call: a dense stream writes every word of its destination in one pass, and where a
-        directional write expects candidates in the tensor, asking first would resolve them twice."""
-        m = as_words(x)
-        conv = m.data_ptr() != x.data_ptr()  # not contiguous float32: the core works on a converted copy
-        n, ptr = m.numel(), m.data_ptr()
-        scale = scale_of(self.codecs[dt], m) if self._int8[dt] else None
-        if inplace:
-            k = call(ptr, ptr, n, scale)
-            if conv and k:
-                with torch.no_grad():
-                    x.copy_(m)
-            return x, k
-        if not copy_first:
-            k = call(ptr, None, n, scale)
-            if k >= 0:
-                return x, k
-        y = torch.empty_like(m, memory_format=torch.contiguous_format)
-        k = call(ptr, y.data_ptr(), n, scale)
-        if not k:  # a dense stream writes every word of the copy, and here none failed
-            return x, 0
-        return (y.to(x.dtype) if conv else y), k
-
     def read(self, dt: DataType, x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
         """``x`` as read back: each bit flipped with the read rate (``x`` itself when no bit flips)."""
         rs = self._rs[dt]
         if rs is None:
             return x
         st = self.stats[dt]
-        n = x.numel()
-        st.words_read += n
-        if x.dtype is _F32 and x.is_contiguous() and not self._int8[dt]:  # the hot path of _apply, inlined
-            ptr = x.data_ptr()
-            k = rs.flip(ptr, ptr if inplace else None, n)
-            if k < 0:
-                y = torch.empty_like(x, memory_format=torch.contiguous_format)
-                k = rs.flip(ptr, y.data_ptr(), n)
-                x = y
-        else:
-            x, k = self._apply(dt, x, inplace, rs.flip)
+        st.words_read += x.numel()
+        x, k = through_core(x, self.codecs[dt], rs.flip, inplace=inplace)
         if k:
             st.read_flips += k
         return x
@@ -225,21 +190,10 @@ class Injector:
         n = new.numel()
         self.stats[dt].words_written += n
         if self._sym[dt]:
-            y, k = self._apply(dt, new, inplace, ws.flip)
-        elif (new.dtype is _F32 and new.is_contiguous() and not self._int8[dt] and not ws.dense
-              and n * self._cand[dt] < COPY_FIRST):  # the hot path of _apply, inlined
-            slot = self._slots.get((dt, key)) or self._slot(dt, key)
-            ptr = new.data_ptr()
-            k = ws.write(slot, ptr, ptr if inplace else None, n, None, self._old, self._keep)
-            y = new
-            if k < 0:
-                y = torch.empty_like(new, memory_format=torch.contiguous_format)
-                k = ws.write(slot, ptr, y.data_ptr(), n, None, self._old, self._keep)
+            y, k = through_core(new, self.codecs[dt], ws.flip, inplace=inplace)
         else:
-            slot, old, keep = self._slot(dt, key), self._old, self._keep
-            y, k = self._apply(dt, new, inplace,
-                               lambda src, dst, n, scale: ws.write(slot, src, dst, n, scale, old, keep),
-                               ws.dense or n * self._cand[dt] >= COPY_FIRST)
+            y, k = through_core(new, self.codecs[dt], ws.write, self._slot(dt, key), tail=(self._old, self._keep),
+                                inplace=inplace, copy_first=ws.dense or n * self._cand[dt] >= COPY_FIRST)
         self._count_write(dt, ws, k)
         return y
 
@@ -266,9 +220,10 @@ class Injector:
         self.stats[dt].read_flips += rs.flip(seg.ptrs, seg.ptrs, seg.ns, seg.scales)
         seg.done()
 
-    def _write_all_(self, dt: DataType, key, seg: _Segments) -> None:
-        """A fresh write of every tensor of ``seg`` (in place), as one buffer ``key`` (its old contents: see
-        :meth:`write`)."""
+    def _write_all_(self, dt: DataType, key, seg: _Segments, old: int | None = None, keep: bool | None = None
+                    ) -> None:
+        """A write of every tensor of ``seg`` (in place) as one buffer ``key``: fresh (old contents as in
+        :meth:`write`), or with ``old=0, keep=False`` an in-place update over what :meth:`_before_update` kept."""
         self._round_trip_(dt, seg.tensors)
         ws = self._ws[dt]
         if ws is None:
@@ -277,7 +232,8 @@ class Injector:
         if self._sym[dt]:
             k = ws.flip(seg.ptrs, seg.ptrs, seg.ns, seg.scales)
         else:
-            k = ws.write(self._slot(dt, key), seg.ptrs, seg.ptrs, seg.ns, seg.scales, self._old, self._keep)
+            k = ws.write(self._slot(dt, key), seg.ptrs, seg.ptrs, seg.ns, seg.scales,
+                         self._old if old is None else old, self._keep if keep is None else keep)
         self._count_write(dt, ws, k)
         seg.done()
 
@@ -289,17 +245,7 @@ class Injector:
 
     def _after_update(self, dt: DataType, key, seg: _Segments) -> None:
         """Write errors of an in-place update of ``seg``'s tensors, over what :meth:`_before_update` kept."""
-        self._round_trip_(dt, seg.tensors)
-        ws = self._ws[dt]
-        if ws is None:
-            return
-        self.stats[dt].words_written += seg.words
-        if self._sym[dt]:
-            k = ws.flip(seg.ptrs, seg.ptrs, seg.ns, seg.scales)
-        else:
-            k = ws.write(self._slot(dt, key), seg.ptrs, seg.ptrs, seg.ns, seg.scales, 0, False)
-        self._count_write(dt, ws, k)
-        seg.done()
+        self._write_all_(dt, key, seg, old=0, keep=False)
 
     # -- activations -----------------------------------------------------------------------------------------
     def _pack(self, t: torch.Tensor):
@@ -341,7 +287,7 @@ class Injector:
         st.words_read += n
         if w.dtype is not torch.float32 or not w.is_contiguous():
             return w  # the harness's models hold contiguous float32 parameters; others are read without errors
-        scale = scale_of(self.codecs[_WGT], w) if self._int8[_WGT] else None
+        scale = scale_of(self.codecs[_WGT], w)
         if rs.flip(w.data_ptr(), None, n, scale) == 0:
             return w
         y = w.clone()  # differentiable copy: gradients reach the stored weight, the compute sees the read errors

@@ -32,7 +32,7 @@ from ._bitflip import Slot, Stream
 from .formats import Codec
 
 __all__ = ["Slot", "Stream", "DENSE_CANDIDATES", "FMT_CODE", "OLD_MODE", "as_words", "stream_seed", "every_bit_stream",
-           "write_stream", "scale_of", "flip_every_bit", "write_directional", "sample_bits", "popcount"]
+           "write_stream", "scale_of", "through_core", "flip_every_bit", "write_directional", "sample_bits", "popcount"]
 
 #: format name -> the core's format code
 FMT_CODE = {"fp32": 0, "bf16": 1, "fp16": 2, "int8": 3}
@@ -81,24 +81,41 @@ def scale_of(codec: Codec, x: torch.Tensor) -> float | None:
     return codec.context(x) if codec.name == "int8" else None
 
 
-def _into(x: torch.Tensor, call, inplace: bool) -> tuple[torch.Tensor, int]:
-    """Run ``call(src, dst)`` of the core on ``x`` (in place, or into a copy made only where some bit fails)."""
-    ptr = x.data_ptr()
-    k = call(ptr, ptr if inplace else None)
-    if k >= 0:
+def through_core(x: torch.Tensor, codec: Codec, fn, *head, tail: tuple = (), inplace: bool = False,
+                 copy_first: bool = False) -> tuple[torch.Tensor, int]:
+    """Run ``fn(*head, src, dst, n, scale, *tail)`` -- ``Stream.flip`` or ``Stream.write`` -- on the stored words
+    of ``x``: in place, or into a copy made only when some bit fails (``x`` itself otherwise). Returns the result
+    and the flipped bits. A tensor that is not contiguous CPU float32 goes through a float32 copy (written back in
+    place; a result copy is converted back to ``x``'s dtype). With ``copy_first`` the copy is made before the call:
+    a dense stream writes every word of its destination in one pass, and where a directional write expects
+    candidates, asking first (the core answers -1 without a destination) would resolve them twice."""
+    conv = x.dtype is not torch.float32 or not x.is_contiguous() or not x.is_cpu
+    m = as_words(x) if conv else x
+    n, ptr = m.numel(), m.data_ptr()
+    scale = scale_of(codec, m)
+    if inplace:
+        k = fn(*head, ptr, ptr, n, scale, *tail)
+        if conv and k:
+            with torch.no_grad():
+                x.copy_(m)
         return x, k
-    y = torch.empty_like(x, memory_format=torch.contiguous_format)
-    return y, call(ptr, y.data_ptr())
+    if not copy_first:
+        k = fn(*head, ptr, None, n, scale, *tail)
+        if k >= 0:
+            return x, k
+    y = torch.empty_like(m, memory_format=torch.contiguous_format)
+    k = fn(*head, ptr, y.data_ptr(), n, scale, *tail)
+    if not k:  # a copy made first, and no bit failed
+        return x, 0
+    return (y.to(x.dtype) if conv else y), k
 
 
 def flip_every_bit(x: torch.Tensor, p: float, codec: Codec, seed: int = 0, inplace: bool = False,
                    stream: Stream | None = None) -> tuple[torch.Tensor, int]:
     """``x`` with each stored bit flipped with probability ``p``, and the number of flipped bits: a copy (``x``
     itself when no bit flips, or when ``inplace``)."""
-    x = as_words(x)
     s = stream or every_bit_stream(seed, p, codec)
-    n, scale = x.numel(), scale_of(codec, x)
-    return _into(x, lambda src, dst: s.flip(src, dst, n, scale), inplace)
+    return through_core(as_words(x), codec, s.flip, inplace=inplace)
 
 
 def write_directional(old: torch.Tensor, new: torch.Tensor, p01: float, p10: float, codec: Codec, seed: int = 0,
@@ -111,8 +128,7 @@ def write_directional(old: torch.Tensor, new: torch.Tensor, p01: float, p10: flo
     s = stream or write_stream(seed, p01, p10, codec)
     slot = Slot()
     s.capture(slot, old.data_ptr(), old.numel(), scale_of(codec, old))
-    n, scale = new.numel(), scale_of(codec, new)
-    y, _ = _into(new, lambda src, dst: s.write(slot, src, dst, n, scale), inplace)
+    y, _ = through_core(new, codec, s.write, slot, inplace=inplace, copy_first=s.dense)
     return y, s.n01, s.n10
 
 
