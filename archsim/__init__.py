@@ -1,2 +1,2 @@
 """archsim: SRAM vs STT-MRAM scratchpads in DNN training accelerators."""
-__version__ = "0.2.0"
+__version__ = "0.3.0"

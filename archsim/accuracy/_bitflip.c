@@ -40,9 +40,9 @@ static const int FMT_SHIFT[NFMT] = {5, 4, 4, 3}; /* log2 of the word width */
 static inline uint32_t f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 static inline float u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 
-static inline uint32_t bf16_enc(uint32_t u) {
-    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return 0x7FC0u;
-    return (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16; /* no overflow: at most 0xFF800000 + 0x8000 */
+static inline uint32_t bf16_enc(uint32_t u) { /* one select, no branch: the dense pass vectorises it */
+    uint32_t r = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16; /* no overflow for a non-NaN: at most 0xFF800000 + 0x8000 */
+    return (u & 0x7FFFFFFFu) > 0x7F800000u ? 0x7FC0u : r;
 }
 
 static inline uint32_t fp16_enc(uint32_t u) {
@@ -107,11 +107,16 @@ static inline uint32_t flipped(uint32_t u, uint32_t mask, int fmt, float s) {
     return fmt == FP32 ? u ^ mask : dec(enc(u, fmt, s) ^ mask, fmt, s);
 }
 
-/* set bits of a 32-bit word (SWAR: the portable build has no popcnt instruction, and libgcc's fallback is a call) */
+/* set bits of a 32-bit word, SWAR (Warren, "Hacker's Delight", 2nd ed., fig. 5-2): the portable build has no
+ * popcnt instruction (libgcc's fallback is a call), and in this form, without the final multiply that GCC turns
+ * into popcnt, a loop of them vectorises with AVX2, which has no vector popcount */
 static inline int popc(uint32_t v) {
     v = v - ((v >> 1) & 0x55555555u);
     v = (v & 0x33333333u) + ((v >> 2) & 0x33333333u);
-    return (int)((((v + (v >> 4)) & 0x0F0F0F0Fu) * 0x01010101u) >> 24);
+    v = (v + (v >> 4)) & 0x0F0F0F0Fu;
+    v += v >> 8;
+    v += v >> 16;
+    return (int)(v & 0x3Fu);
 }
 
 /* ---- random numbers ------------------------------------------------------------------------------------------- */
@@ -132,6 +137,20 @@ static void rng_seed(Rng *r, uint64_t seed) {
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
         r->s[i] = z ^ (z >> 31);
     }
+}
+
+/* advance r by 2^128 draws: the jump polynomial of xoshiro256 (Blackman & Vigna's reference code), so that streams
+ * split from one seed this way never overlap */
+static void rng_jump(Rng *r) {
+    static const uint64_t J[4] = {0x180ec6d33cfd0abau, 0xd5a61266f0c9392cu, 0xa9582618e03fc9aau, 0x39abdc4529b1661cu};
+    uint64_t t[4] = {0, 0, 0, 0};
+    for (int i = 0; i < 4; i++)
+        for (int b = 0; b < 64; b++) {
+            if (J[i] >> b & 1u)
+                for (int k = 0; k < 4; k++) t[k] ^= r->s[k];
+            rng_next(r);
+        }
+    memcpy(r->s, t, sizeof t);
 }
 
 static inline double rng_uniform(Rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; } /* [0, 1) */
@@ -363,19 +382,21 @@ static PyTypeObject SlotType = {
 /* ---- Stream ------------------------------------------------------------------------------------------------------ */
 typedef struct {
     PyObject_HEAD
-    Rng rng;
+    Rng rng, rng01, rng10;               /* rng01, rng10: a dense stream's two directions, 2^128 and 2^129 on */
     double p, p01, p10, keep01, keep10;  /* p: every-bit rate, or the candidates' rate p_max (directional) */
     Geo geo, geo01, geo10;               /* the gap laws at p, p01, p10 */
     int64_t gap, gap01, gap10;       /* good bits before the next failing one, per process */
     int dense, fmt, shift;
     int64_t n01, n10;                /* the last call's failed switches by direction */
     List fails;                      /* scratch: failing (word, mask) of one call */
+    struct Block *blk;               /* scratch of dense writes (allocated at the first) */
 } Stream;
 
-typedef struct { Rng rng; int64_t gap, gap01, gap10; } StreamState;
+/* what a sparse write may consume (dense writes consume nothing before they succeed) */
+typedef struct { Rng rng; int64_t gap; } StreamState;
 
-static StreamState st_save(const Stream *s) { return (StreamState){s->rng, s->gap, s->gap01, s->gap10}; }
-static void st_load(Stream *s, StreamState t) { s->rng = t.rng; s->gap = t.gap; s->gap01 = t.gap01; s->gap10 = t.gap10; }
+static StreamState st_save(const Stream *s) { return (StreamState){s->rng, s->gap}; }
+static void st_load(Stream *s, StreamState t) { s->rng = t.rng; s->gap = t.gap; }
 
 
 static int Stream_init(Stream *self, PyObject *args, PyObject *kw) {
@@ -399,14 +420,22 @@ static int Stream_init(Stream *self, PyObject *args, PyObject *kw) {
     self->keep01 = pm > 0.0 ? p01 / pm : 0.0;
     self->keep10 = pm > 0.0 ? p10 / pm : 0.0;
     self->fmt = fmt; self->shift = FMT_SHIFT[fmt]; self->dense = dense;
+    self->rng01 = self->rng;
+    rng_jump(&self->rng01);
+    self->rng10 = self->rng01;
+    rng_jump(&self->rng10);
     self->gap = draw_gap(&self->rng, &self->geo);
-    self->gap01 = dense ? draw_gap(&self->rng, &self->geo01) : NEVER;
-    self->gap10 = dense ? draw_gap(&self->rng, &self->geo10) : NEVER;
+    self->gap01 = dense ? draw_gap(&self->rng01, &self->geo01) : NEVER;
+    self->gap10 = dense ? draw_gap(&self->rng10, &self->geo10) : NEVER;
     self->n01 = self->n10 = 0;
     return 0;
 }
 
-static void Stream_dealloc(Stream *self) { list_free(&self->fails); Py_TYPE(self)->tp_free((PyObject *)self); }
+static void Stream_dealloc(Stream *self) {
+    list_free(&self->fails);
+    PyMem_Free(self->blk);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
 
 /* apply the (word, mask) list, sorted by word, to dst */
 static void apply_fails(const Stream *s, const Segs *g) {
@@ -511,91 +540,207 @@ static int resolve_sparse(Stream *s, Slot *slot, const Segs *g, int64_t bits, in
     return 0;
 }
 
-/* The failing bits among the `left` set bits of `e` for one direction's geometric process, where the next failing
- * bit falls among them (`*gap` < `left`; `*gap`: good bits to go). Out of line: the pass calls it only then. */
-static __attribute__((noinline)) uint32_t pick(Rng *r, uint32_t e, int64_t left, int64_t *gap, const Geo *geo) {
-    uint32_t out = 0u;
-    while (*gap < left) { /* the next failing bit is set bit number *gap of what is left of e */
-        for (int64_t i = 0; i < *gap; i++) e &= e - 1u;
-        uint32_t low = e & (~e + 1u);
-        out |= low;
-        e ^= low;
-        left -= *gap + 1;
-        *gap = draw_gap(r, geo);
+/* ---- dense directional writes: every word compared with its old contents ------------------------------------ *
+ * Each direction's failing bits are a Bernoulli process over the bits that switch that way, in word order: the
+ * "switch space" of that direction. The pass works in blocks of DBLK words of one segment:
+ *   1. per word (branch-free, vectorisable): the stored word, the bits it switches each way and their running
+ *      counts, i.e. where each word starts in each switch space;
+ *   2. per direction, per failing bit: its position in the switch space is the last one plus one plus a geometric
+ *      gap (the process carries over from block to block and call to call); the word that holds it is found by
+ *      walking the running counts forward, and the bit is the k-th set bit of the word's switching bits
+ *      (one pdep where the CPU has a fast one);
+ *   3. per word (vectorisable): the stored result into the shadow, the source into dst;
+ *   4. per word that fails: its read-back value into dst.
+ * So a word costs a few vector instructions and a failing bit one draw and a short walk; no branch is taken per
+ * word that the predictor cannot foresee. The directions draw from their own generators (seeded from the stream's
+ * seed), so each one's gaps do not depend on where the other fails. */
+#define DBLK 1024
+#define DPAD 8 /* running counts past the block's end, for 8-wide compares */
+
+typedef struct Block {
+    uint32_t nw[DBLK], e[2][DBLK], f[DBLK];  /* stored words; bits switching 0 -> 1 and 1 -> 0; failing bits */
+    int32_t c[2][DBLK + 1 + DPAD];           /* running counts of switching bits before word i (c[n]: the block's) */
+    int32_t hit[DBLK + 1];                   /* words with some failing bit, each once (+1: the branch-free listing
+                                              * writes one past the last) */
+} Block;
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_X86 1
+static inline __attribute__((target("bmi2"))) uint32_t pdep32(uint32_t a, uint32_t m) { return _pdep_u32(a, m); }
+/* the first word w' >= w whose run of switching bits ends past pos (cum[w' + 1] > pos), 8 counts a compare */
+static inline __attribute__((target("avx2"))) int walk8(const int32_t *cum, int w, int32_t pos) {
+    const __m256i p = _mm256_set1_epi32(pos);
+    for (;;) {
+        __m256i c = _mm256_loadu_si256((const __m256i *)(cum + w + 1));
+        unsigned m = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(c, p)));
+        if (m) return w + __builtin_ctz(m); /* the counts do not decrease: the lanes <= pos come first */
+        w += 8;
     }
-    *gap = gap_after(*gap, left);
-    return out;
+}
+#else
+#define HAVE_X86 0
+static inline uint32_t pdep32(uint32_t a, uint32_t m) { return 0u; }             /* never called without x86 */
+static inline int walk8(const int32_t *cum, int w, int32_t pos) { return w; }    /* never called without x86 */
+#endif
+
+/* the k-th (from 0) set bit of e, as a mask; k < popcount(e) */
+static inline uint32_t nth_bit(uint32_t e, uint32_t k, const int pdep) {
+    if (HAVE_X86 && pdep) return pdep32(1u << k, e);
+    for (uint32_t i = 0; i < k; i++) e &= e - 1u;
+    return e & (~e + 1u);
 }
 
-/* One pass of a dense directional write over every word: compare with the old contents (the slot's words, zeros
- * or random bits), run each direction's process over the bits that switch that way, write the stored result to
- * dst and, with `shadow`, the stored words there (it may be `old` itself: each word is read before it is
- * overwritten). Specialised per format, kind of old contents and popcount instruction by constant arguments. A
- * word costs a few dozen instructions; a failing bit one logarithm. */
+/* The failing bits of one direction's process among the block's switching bits of that direction (`e`, running
+ * counts `cum`), ORed into b->f, their words listed once in b->hit; returns their number. The walk to a failing
+ * bit's word and the listing are branch-free where the CPU allows (avx2). */
+static inline int64_t dir_flips(Rng *r, const Geo *geo, int64_t *gap, const uint32_t *e, const int32_t *cum, int n,
+                                Block *b, int *nhit, const int simd, const int pdep) {
+    int64_t total = cum[n], pos = *gap, flips = 0;
+    int w = 0, h = *nhit;
+    while (pos < total) { /* pos < total also excludes NEVER */
+        if (HAVE_X86 && simd) w = walk8(cum, w, (int32_t)pos);
+        else while (cum[w + 1] <= pos) w++;
+        uint32_t bit = nth_bit(e[w], (uint32_t)(pos - cum[w]), pdep);
+        b->hit[h] = w;
+        h += b->f[w] == 0u;
+        b->f[w] |= bit;
+        flips++;
+        pos = next_pos(pos, draw_gap(r, geo));
+    }
+    *gap = gap_after(pos, total);
+    *nhit = h;
+    return flips;
+}
+
+/* One dense directional write over every word of g: old contents from `old` (the slot's stored words, indexed by
+ * global word), zeros or random bits (old_kind 0, 1, 2); the result into every dst and, with `shadow`, its stored
+ * words there (`shadow` may be `old`: a block is read before it is written). Specialised by constant arguments per
+ * format, kind of old contents and instruction set: simd (AVX2 walks) and pdep. */
 static inline __attribute__((always_inline)) void dense_pass(Stream *s, const Segs *g, const uint32_t *old,
-                                                             uint32_t *shadow, const int fmt, const int old_kind,
-                                                             const int hw) {
-#define POPC(v) (hw ? __builtin_popcount(v) : popc(v))
+                                                             uint32_t *shadow, Block *b, const int fmt,
+                                                             const int old_kind, const int simd, const int pdep) {
     const uint32_t wm = fmt == FP32 ? 0xFFFFFFFFu : fmt == INT8 ? 0xFFu : 0xFFFFu;
-    const Geo *q01 = &s->geo01, *q10 = &s->geo10;
-    Rng rng = s->rng;
-    int64_t g01 = s->gap01, g10 = s->gap10, n01 = 0, n10 = 0, w = 0;
+    Rng *const rd[2] = {&s->rng01, &s->rng10};
+    const Geo *const gd[2] = {&s->geo01, &s->geo10};
+    int64_t *const gap[2] = {&s->gap01, &s->gap10};
+    int64_t nd[2] = {0, 0}, w0 = 0;
+    memset(b->f, 0, sizeof b->f);
+    for (int d = 0; d < 2; d++)
+        for (int k = 1; k <= DPAD; k++) b->c[d][DBLK + k] = INT32_MAX;
     for (Py_ssize_t i = 0; i < g->k; i++) {
         const Seg *sg = &g->seg[i];
-        const uint32_t *src = sg->src;
-        uint32_t *dst = sg->dst;
         const float sc = sg->scale;
-        const int inplace = src == dst;
-        for (int64_t j = 0; j < sg->n; j++, w++) {
-            uint32_t u = src[j], nw = enc(u, fmt, sc);
-            uint32_t ow = old_kind == 0 ? old[w] : old_kind == 2 ? (uint32_t)rng_next(&rng) & wm : 0u;
-            uint32_t sw = nw ^ ow, f = 0u;
-            if (sw) {
-                uint32_t e01 = sw & nw, e10 = sw & ow, f01 = 0u, f10 = 0u;
-                int64_t c01 = POPC(e01), c10 = POPC(e10);
-                if (g01 >= c01) g01 = gap_after(g01, c01); else f01 = pick(&rng, e01, c01, &g01, q01);
-                if (g10 >= c10) g10 = gap_after(g10, c10); else f10 = pick(&rng, e10, c10, &g10, q10);
-                f = f01 | f10;
-                if (f) { n01 += POPC(f01); n10 += POPC(f10); }
+        for (int64_t j0 = 0; j0 < sg->n; j0 += DBLK) {
+            const int n = (int)(DBLK < sg->n - j0 ? DBLK : sg->n - j0);
+            const uint32_t *src = sg->src + j0;
+            uint32_t *dst = sg->dst + j0;
+            /* 1. stored words, the bits they switch and their counts (vectorised) */
+            {
+                const uint32_t *restrict S = src, *restrict O = old_kind == 0 ? old + w0 : NULL;
+                uint32_t *restrict NW = b->nw, *restrict E01 = b->e[0], *restrict E10 = b->e[1];
+                int32_t *restrict C01 = b->c[0] + 1, *restrict C10 = b->c[1] + 1;
+                for (int j = 0; j < n; j++) {
+                    uint32_t nw = enc(S[j], fmt, sc);
+                    uint32_t ow = old_kind == 0 ? O[j] : old_kind == 2 ? (uint32_t)rng_next(&s->rng) & wm : 0u;
+                    uint32_t sw = nw ^ ow;
+                    NW[j] = nw; E01[j] = sw & nw; E10[j] = sw & ow;
+                    C01[j] = popc(sw & nw); C10[j] = popc(sw & ow);
+                }
             }
-            if (shadow) shadow[w] = nw ^ f;
-            if (f) dst[j] = fmt == FP32 ? u ^ f : dec(nw ^ f, fmt, sc);
-            else if (!inplace) dst[j] = u;
+            /* 2. per direction: running counts and the failing bits, or only the total where the process cannot
+             *    fail within the block (its gap is longer than the block's bits) */
+            int nhit = 0;
+            for (int d = 0; d < 2; d++) {
+                const uint32_t *restrict E = b->e[d];
+                int32_t *restrict C = b->c[d];
+                int32_t a = 0;
+                if (*gap[d] >= ((int64_t)n << s->shift)) {
+                    for (int j = 0; j < n; j++) a += C[j + 1];
+                    *gap[d] = gap_after(*gap[d], a);
+                    continue;
+                }
+                C[0] = 0;
+                for (int j = 0; j < n; j++) { a += C[j + 1]; C[j + 1] = a; }
+                for (int k = n + 1; k <= n + DPAD; k++) C[k] = INT32_MAX;
+                if (*gap[d] < a) nd[d] += dir_flips(rd[d], gd[d], gap[d], E, C, n, b, &nhit, simd, pdep);
+                else *gap[d] = gap_after(*gap[d], a);
+            }
+            /* 3. stored results, source words (vectorised) */
+            if (shadow) {
+                uint32_t *restrict SH = shadow + w0;
+                const uint32_t *restrict NW = b->nw, *restrict F = b->f;
+                for (int j = 0; j < n; j++) SH[j] = NW[j] ^ F[j];
+            }
+            if (dst != src) memcpy(dst, src, 4 * (size_t)n);
+            /* 4. the words that fail read back with their flips */
+            for (int h = 0; h < nhit; h++) {
+                int j = b->hit[h];
+                uint32_t f = b->f[j];
+                dst[j] = fmt == FP32 ? src[j] ^ f : dec(b->nw[j] ^ f, fmt, sc);
+                b->f[j] = 0u;
+            }
+            w0 += n;
         }
     }
-    s->rng = rng; s->gap01 = g01; s->gap10 = g10; s->n01 = n01; s->n10 = n10;
-#undef POPC
+    s->n01 = nd[0]; s->n10 = nd[1];
 }
 
-#define DENSE_KIND(F, HW)                                                                                    \
+#define DENSE_KIND(F, HW, PDEP)                                                                              \
     switch (old_kind) {                                                                                      \
-    case 0: dense_pass(s, g, old, shadow, F, 0, HW); break;                                                  \
-    case 1: dense_pass(s, g, old, shadow, F, 1, HW); break;                                                  \
-    default: dense_pass(s, g, old, shadow, F, 2, HW); break;                                                 \
+    case 0: dense_pass(s, g, old, shadow, b, F, 0, HW, PDEP); break;                                         \
+    case 1: dense_pass(s, g, old, shadow, b, F, 1, HW, PDEP); break;                                         \
+    default: dense_pass(s, g, old, shadow, b, F, 2, HW, PDEP); break;                                        \
     }
-#define DENSE_ALL(HW)                                                                                        \
+#define DENSE_ALL(HW, PDEP)                                                                                  \
     switch (s->fmt) {                                                                                        \
-    case FP32: DENSE_KIND(FP32, HW); break;                                                                  \
-    case BF16: DENSE_KIND(BF16, HW); break;                                                                  \
-    case FP16: DENSE_KIND(FP16, HW); break;                                                                  \
-    default: DENSE_KIND(INT8, HW); break;                                                                    \
+    case FP32: DENSE_KIND(FP32, HW, PDEP); break;                                                            \
+    case BF16: DENSE_KIND(BF16, HW, PDEP); break;                                                            \
+    case FP16: DENSE_KIND(FP16, HW, PDEP); break;                                                            \
+    default: DENSE_KIND(INT8, HW, PDEP); break;                                                              \
     }
 
-static void dense_plain(Stream *s, const Segs *g, const uint32_t *old, uint32_t *shadow, int old_kind) {
-    DENSE_ALL(0)
+typedef void (*DenseFn)(Stream *, const Segs *, const uint32_t *, uint32_t *, Block *, int);
+
+/* the portable build: SSE2, SWAR popcounts (vectorised), walks and bit selection by loops */
+static void dense_base(Stream *s, const Segs *g, const uint32_t *old, uint32_t *shadow, Block *b, int old_kind) {
+    DENSE_ALL(0, 0)
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-/* the same with the popcnt instruction (x86-64 CPUs since 2008; chosen at run time, the baseline lacks it) */
-static __attribute__((target("popcnt"))) void dense_popcnt(Stream *s, const Segs *g, const uint32_t *old,
-                                                           uint32_t *shadow, int old_kind) {
-    DENSE_ALL(1)
+/* AVX2 (x86-64 since 2013): 8-word passes and walks, the popcnt instruction */
+static __attribute__((target("avx2,popcnt"))) void dense_avx2(Stream *s, const Segs *g, const uint32_t *old,
+                                                              uint32_t *shadow, Block *b, int old_kind) {
+    DENSE_ALL(1, 0)
 }
-#define HAVE_POPCNT() __builtin_cpu_supports("popcnt")
-#else
-#define dense_popcnt dense_plain
-#define HAVE_POPCNT() 0
+/* and pdep for the bit selection: one instruction on Intel since Haswell and AMD since Zen 3; Zen 1 and 2 run it
+ * in microcode, tens of cycles a set bit (Agner Fog, "Instruction tables", 2022), so they keep the loop */
+static __attribute__((target("avx2,popcnt,bmi2"))) void dense_bmi2(Stream *s, const Segs *g, const uint32_t *old,
+                                                                   uint32_t *shadow, Block *b, int old_kind) {
+    DENSE_ALL(1, 1)
+}
 #endif
+
+/* the variants, best last; `dense_isa` is the one in use (the best this CPU runs, chosen at import; tests can
+ * pick another to check that all give the same bits) */
+static const char *const ISA_NAME[] = {"base", "avx2", "bmi2"};
+static DenseFn ISA_FN[3];
+static int isa_best, dense_isa;
+
+static void isa_detect(void) {
+    ISA_FN[0] = dense_base;
+    isa_best = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+    ISA_FN[1] = dense_avx2;
+    ISA_FN[2] = dense_bmi2;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) {
+        isa_best = 1;
+        if (__builtin_cpu_supports("bmi2") && !__builtin_cpu_is("znver1") && !__builtin_cpu_is("znver2")) isa_best = 2;
+    }
+#endif
+    dense_isa = isa_best;
+}
 
 /* dense directional write (every destination given): old contents from the slot where it holds this bit space,
  * else zeros or random bits; with `keep` the slot then holds the stored words */
@@ -603,9 +748,10 @@ static int resolve_dense(Stream *s, Slot *slot, const Segs *g, int64_t bits, int
     int have = use_slot && slot->bits == bits && slot->dense;
     int old_kind = have ? 0 : random_old ? 2 : 1;
     if (keep && !have && shadow_reserve(slot, g->words)) return -1;
+    if (!s->blk && !(s->blk = PyMem_Malloc(sizeof(Block)))) return -1;
     const uint32_t *old = have ? slot->shadow : NULL;
     uint32_t *shadow = keep ? slot->shadow : NULL;
-    (HAVE_POPCNT() ? dense_popcnt : dense_plain)(s, g, old, shadow, old_kind);
+    ISA_FN[dense_isa](s, g, old, shadow, s->blk, old_kind);
     if (keep) { slot->bits = bits; slot->dense = 1; }
     else if (have) slot->bits = -1; /* the slot's words were these old contents: used up */
     return 0;
@@ -780,7 +926,30 @@ static PyObject *codec_call(PyObject *args, int decode) {
 static PyObject *py_encode(PyObject *m, PyObject *args) { return codec_call(args, 0); }
 static PyObject *py_decode(PyObject *m, PyObject *args) { return codec_call(args, 1); }
 
+static PyObject *py_isa(PyObject *m, PyObject *args) {
+    const char *name = NULL;
+    if (!PyArg_ParseTuple(args, "|z", &name)) return NULL;
+    if (name) {
+        int k = -1;
+        for (int i = 0; i <= isa_best; i++)
+            if (!strcmp(name, ISA_NAME[i])) k = i;
+        if (k < 0) { PyErr_Format(PyExc_ValueError, "dense pass %s: this CPU runs up to %s", name, ISA_NAME[isa_best]); return NULL; }
+        dense_isa = k;
+    }
+    return PyUnicode_FromString(ISA_NAME[dense_isa]);
+}
+
+static PyObject *py_isas(PyObject *m, PyObject *unused) {
+    PyObject *t = PyTuple_New(isa_best + 1);
+    for (int i = 0; t && i <= isa_best; i++) PyTuple_SET_ITEM(t, i, PyUnicode_FromString(ISA_NAME[i]));
+    return t;
+}
+
 static PyMethodDef module_methods[] = {
+    {"isa", py_isa, METH_VARARGS,
+     "isa(name=None) -> str\n\nThe build of the dense write pass in use ('base', 'avx2', 'bmi2'); with a name, use "
+     "that one (all give the same bits; tests compare them)."},
+    {"isas", py_isas, METH_NOARGS, "isas() -> tuple: the builds of the dense pass this CPU runs, best last."},
     {"encode", py_encode, METH_VARARGS,
      "encode(patterns, out, fmt, scale=1.0): stored words (uint32) of float32 bit patterns (uint32 buffers)"},
     {"decode", py_decode, METH_VARARGS,
@@ -792,6 +961,7 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_bitflip",
                                     module_methods};
 
 PyMODINIT_FUNC PyInit__bitflip(void) {
+    isa_detect();
     if (PyType_Ready(&StreamType) < 0 || PyType_Ready(&SlotType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;

@@ -629,6 +629,52 @@ def _kind_stream(kind: str, seed: int, p01: float | None = None, p10: float | No
     return s
 
 
+def _dense_script(isa: str, fmt: str) -> list:
+    """A script of dense writes run on the build ``isa`` of the dense pass: segments that end inside, on and past
+    the pass's 1024-word blocks, every kind of old contents, in place and into copies, a slot kept and used up,
+    rates from a few failing bits a block to half of them; returns everything observable (stored words, counts)."""
+    prev = _bitflip.isa()
+    _bitflip.isa(isa)
+    try:
+        c = codec(fmt, int8_scale=0.05)
+        out, scale = [], 0.05 if fmt == "int8" else None
+        for p01, p10 in ((0.5, 0.02), (0.03, 0.03), (1e-4, 0.3), (0.02, 0.0)):
+            s, slot = Stream(11, max(p01, p10), FMT_CODE[fmt], p01, p10, True), Slot()
+            for step, sizes in enumerate(([1023], [1024, 1], [5000, 3, 1025], [1023], [2048, 7])):
+                _, views, _ = _layout(sizes)
+                for i, v in enumerate(views):
+                    v.copy_(_randn(v.numel(), 100 * step + i) * (10.0 ** (step - 2)))
+                ptrs, ns = [v.data_ptr() for v in views], [v.numel() for v in views]
+                scales = [scale] * len(views) if scale else None
+                dst = [torch.empty_like(v) for v in views]
+                old, keep = (0, True) if step in (1, 2) else (step % 3, step == 0)
+                if step == 3:  # in place over the kept words
+                    k = s.write(slot, ptrs, ptrs, ns, scales, 0, True)
+                    res = views
+                else:
+                    k = s.write(slot, ptrs, [d.data_ptr() for d in dst], ns, scales, old, keep)
+                    res = dst
+                out.append((k, s.n01, s.n10, [_u32(r).tolist() for r in res]))
+        return out
+    finally:
+        _bitflip.isa(prev)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_dense_builds_give_the_same_bits(fmt):
+    """The dense pass comes in builds for the instruction sets a CPU has (portable, AVX2, AVX2 with pdep; the best
+    one runs, the statistical tests see only that one): all of them store the same words and count the same
+    failures, call after call."""
+    isas = _bitflip.isas()
+    assert isas[0] == "base" and _bitflip.isa() == isas[-1]
+    ref = _dense_script(isas[0], fmt)
+    assert sum(k for k, *_ in ref) > 100
+    for isa in isas[1:]:
+        assert _dense_script(isa, fmt) == ref, isa
+    with pytest.raises(ValueError, match="this CPU runs up to"):
+        _bitflip.isa("avx512")
+
+
 @pytest.mark.parametrize("kind", ["sparse", "dense"])
 def test_write_over_cleared_contents_fails_only_rising_bits(kind):
     """old=1 (cleared storage): only 0 -> 1 switches exist, so only they fail: storage never holds a 1 that the
