@@ -564,161 +564,37 @@ typedef struct Block {
                                               * writes one past the last) */
 } Block;
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define HAVE_X86 1
-static inline __attribute__((target("bmi2"))) uint32_t pdep32(uint32_t a, uint32_t m) { return _pdep_u32(a, m); }
-/* the first word w' >= w whose run of switching bits ends past pos (cum[w' + 1] > pos), 8 counts a compare */
-static inline __attribute__((target("avx2"))) int walk8(const int32_t *cum, int w, int32_t pos) {
-    const __m256i p = _mm256_set1_epi32(pos);
-    for (;;) {
-        __m256i c = _mm256_loadu_si256((const __m256i *)(cum + w + 1));
-        unsigned m = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(c, p)));
-        if (m) return w + __builtin_ctz(m); /* the counts do not decrease: the lanes <= pos come first */
-        w += 8;
-    }
-}
-#else
-#define HAVE_X86 0
-static inline uint32_t pdep32(uint32_t a, uint32_t m) { return 0u; }             /* never called without x86 */
-static inline int walk8(const int32_t *cum, int w, int32_t pos) { return w; }    /* never called without x86 */
-#endif
-
-/* the k-th (from 0) set bit of e, as a mask; k < popcount(e) */
-static inline uint32_t nth_bit(uint32_t e, uint32_t k, const int pdep) {
-    if (HAVE_X86 && pdep) return pdep32(1u << k, e);
-    for (uint32_t i = 0; i < k; i++) e &= e - 1u;
-    return e & (~e + 1u);
-}
-
-/* The failing bits of one direction's process among the block's switching bits of that direction (`e`, running
- * counts `cum`), ORed into b->f, their words listed once in b->hit; returns their number. The walk to a failing
- * bit's word and the listing are branch-free where the CPU allows (avx2). */
-static inline int64_t dir_flips(Rng *r, const Geo *geo, int64_t *gap, const uint32_t *e, const int32_t *cum, int n,
-                                Block *b, int *nhit, const int simd, const int pdep) {
-    int64_t total = cum[n], pos = *gap, flips = 0;
-    int w = 0, h = *nhit;
-    while (pos < total) { /* pos < total also excludes NEVER */
-        if (HAVE_X86 && simd) w = walk8(cum, w, (int32_t)pos);
-        else while (cum[w + 1] <= pos) w++;
-        uint32_t bit = nth_bit(e[w], (uint32_t)(pos - cum[w]), pdep);
-        b->hit[h] = w;
-        h += b->f[w] == 0u;
-        b->f[w] |= bit;
-        flips++;
-        pos = next_pos(pos, draw_gap(r, geo));
-    }
-    *gap = gap_after(pos, total);
-    *nhit = h;
-    return flips;
-}
-
-/* One dense directional write over every word of g: old contents from `old` (the slot's stored words, indexed by
- * global word), zeros or random bits (old_kind 0, 1, 2); the result into every dst and, with `shadow`, its stored
- * words there (`shadow` may be `old`: a block is read before it is written). Specialised by constant arguments per
- * format, kind of old contents and instruction set: simd (AVX2 walks) and pdep. */
-static inline __attribute__((always_inline)) void dense_pass(Stream *s, const Segs *g, const uint32_t *old,
-                                                             uint32_t *shadow, Block *b, const int fmt,
-                                                             const int old_kind, const int simd, const int pdep) {
-    const uint32_t wm = fmt == FP32 ? 0xFFFFFFFFu : fmt == INT8 ? 0xFFu : 0xFFFFu;
-    Rng *const rd[2] = {&s->rng01, &s->rng10};
-    const Geo *const gd[2] = {&s->geo01, &s->geo10};
-    int64_t *const gap[2] = {&s->gap01, &s->gap10};
-    int64_t nd[2] = {0, 0}, w0 = 0;
-    memset(b->f, 0, sizeof b->f);
-    for (int d = 0; d < 2; d++)
-        for (int k = 1; k <= DPAD; k++) b->c[d][DBLK + k] = INT32_MAX;
-    for (Py_ssize_t i = 0; i < g->k; i++) {
-        const Seg *sg = &g->seg[i];
-        const float sc = sg->scale;
-        for (int64_t j0 = 0; j0 < sg->n; j0 += DBLK) {
-            const int n = (int)(DBLK < sg->n - j0 ? DBLK : sg->n - j0);
-            const uint32_t *src = sg->src + j0;
-            uint32_t *dst = sg->dst + j0;
-            /* 1. stored words, the bits they switch and their counts (vectorised) */
-            {
-                const uint32_t *restrict S = src, *restrict O = old_kind == 0 ? old + w0 : NULL;
-                uint32_t *restrict NW = b->nw, *restrict E01 = b->e[0], *restrict E10 = b->e[1];
-                int32_t *restrict C01 = b->c[0] + 1, *restrict C10 = b->c[1] + 1;
-                for (int j = 0; j < n; j++) {
-                    uint32_t nw = enc(S[j], fmt, sc);
-                    uint32_t ow = old_kind == 0 ? O[j] : old_kind == 2 ? (uint32_t)rng_next(&s->rng) & wm : 0u;
-                    uint32_t sw = nw ^ ow;
-                    NW[j] = nw; E01[j] = sw & nw; E10[j] = sw & ow;
-                    C01[j] = popc(sw & nw); C10[j] = popc(sw & ow);
-                }
-            }
-            /* 2. per direction: running counts and the failing bits, or only the total where the process cannot
-             *    fail within the block (its gap is longer than the block's bits) */
-            int nhit = 0;
-            for (int d = 0; d < 2; d++) {
-                const uint32_t *restrict E = b->e[d];
-                int32_t *restrict C = b->c[d];
-                int32_t a = 0;
-                if (*gap[d] >= ((int64_t)n << s->shift)) {
-                    for (int j = 0; j < n; j++) a += C[j + 1];
-                    *gap[d] = gap_after(*gap[d], a);
-                    continue;
-                }
-                C[0] = 0;
-                for (int j = 0; j < n; j++) { a += C[j + 1]; C[j + 1] = a; }
-                for (int k = n + 1; k <= n + DPAD; k++) C[k] = INT32_MAX;
-                if (*gap[d] < a) nd[d] += dir_flips(rd[d], gd[d], gap[d], E, C, n, b, &nhit, simd, pdep);
-                else *gap[d] = gap_after(*gap[d], a);
-            }
-            /* 3. stored results, source words (vectorised) */
-            if (shadow) {
-                uint32_t *restrict SH = shadow + w0;
-                const uint32_t *restrict NW = b->nw, *restrict F = b->f;
-                for (int j = 0; j < n; j++) SH[j] = NW[j] ^ F[j];
-            }
-            if (dst != src) memcpy(dst, src, 4 * (size_t)n);
-            /* 4. the words that fail read back with their flips */
-            for (int h = 0; h < nhit; h++) {
-                int j = b->hit[h];
-                uint32_t f = b->f[j];
-                dst[j] = fmt == FP32 ? src[j] ^ f : dec(b->nw[j] ^ f, fmt, sc);
-                b->f[j] = 0u;
-            }
-            w0 += n;
-        }
-    }
-    s->n01 = nd[0]; s->n10 = nd[1];
-}
-
-#define DENSE_KIND(F, HW, PDEP)                                                                              \
-    switch (old_kind) {                                                                                      \
-    case 0: dense_pass(s, g, old, shadow, b, F, 0, HW, PDEP); break;                                         \
-    case 1: dense_pass(s, g, old, shadow, b, F, 1, HW, PDEP); break;                                         \
-    default: dense_pass(s, g, old, shadow, b, F, 2, HW, PDEP); break;                                        \
-    }
-#define DENSE_ALL(HW, PDEP)                                                                                  \
-    switch (s->fmt) {                                                                                        \
-    case FP32: DENSE_KIND(FP32, HW, PDEP); break;                                                            \
-    case BF16: DENSE_KIND(BF16, HW, PDEP); break;                                                            \
-    case FP16: DENSE_KIND(FP16, HW, PDEP); break;                                                            \
-    default: DENSE_KIND(INT8, HW, PDEP); break;                                                              \
-    }
-
 typedef void (*DenseFn)(Stream *, const Segs *, const uint32_t *, uint32_t *, Block *, int);
 
 /* the portable build: SSE2, SWAR popcounts (vectorised), walks and bit selection by loops */
-static void dense_base(Stream *s, const Segs *g, const uint32_t *old, uint32_t *shadow, Block *b, int old_kind) {
-    DENSE_ALL(0, 0)
-}
+#define DENSE_FN dense_base
+#define DENSE_SIMD 0
+#define DENSE_PDEP 0
+#include "_bitflip_dense.h"
+#undef DENSE_FN
+#undef DENSE_SIMD
+#undef DENSE_PDEP
 
 #if defined(__x86_64__) && defined(__GNUC__)
-/* AVX2 (x86-64 since 2013): 8-word passes and walks, the popcnt instruction */
-static __attribute__((target("avx2,popcnt"))) void dense_avx2(Stream *s, const Segs *g, const uint32_t *old,
-                                                              uint32_t *shadow, Block *b, int old_kind) {
-    DENSE_ALL(1, 0)
-}
-/* and pdep for the bit selection: one instruction on Intel since Haswell and AMD since Zen 3; Zen 1 and 2 run it
- * in microcode, tens of cycles a set bit (Agner Fog, "Instruction tables", 2022), so they keep the loop */
-static __attribute__((target("avx2,popcnt,bmi2"))) void dense_bmi2(Stream *s, const Segs *g, const uint32_t *old,
-                                                                   uint32_t *shadow, Block *b, int old_kind) {
-    DENSE_ALL(1, 1)
-}
+#include <immintrin.h>
+/* x86-64-v3 (AVX2, BMI2: Intel since Haswell, AMD since Excavator): 8-word passes and walks */
+#pragma GCC push_options
+#pragma GCC target("avx2,bmi,bmi2,popcnt")
+#define DENSE_FN dense_avx2
+#define DENSE_SIMD 1
+#define DENSE_PDEP 0
+#include "_bitflip_dense.h"
+#undef DENSE_FN
+#undef DENSE_PDEP
+/* and pdep for the bit selection: one instruction on Intel since Haswell and AMD since Zen 3; earlier AMD CPUs run
+ * it in microcode, tens of cycles a set bit (Agner Fog, "Instruction tables", 2022), so they keep the loop */
+#define DENSE_FN dense_bmi2
+#define DENSE_PDEP 1
+#include "_bitflip_dense.h"
+#undef DENSE_FN
+#undef DENSE_SIMD
+#undef DENSE_PDEP
+#pragma GCC pop_options
 #endif
 
 /* the variants, best last; `dense_isa` is the one in use (the best this CPU runs, chosen at import; tests can
@@ -734,9 +610,10 @@ static void isa_detect(void) {
     ISA_FN[1] = dense_avx2;
     ISA_FN[2] = dense_bmi2;
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt")) {
-        isa_best = 1;
-        if (__builtin_cpu_supports("bmi2") && !__builtin_cpu_is("znver1") && !__builtin_cpu_is("znver2")) isa_best = 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
+        __builtin_cpu_supports("popcnt")) {
+        int slow_pdep = __builtin_cpu_is("amdfam15h") || __builtin_cpu_is("znver1") || __builtin_cpu_is("znver2");
+        isa_best = slow_pdep ? 1 : 2;
     }
 #endif
     dense_isa = isa_best;

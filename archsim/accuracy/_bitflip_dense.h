@@ -1,0 +1,145 @@
+/* The dense directional write pass of _bitflip.c, included there once per build for an instruction set: with
+ * DENSE_FN (the build's entry point), DENSE_SIMD (1: AVX2 walks; x86 only) and DENSE_PDEP (1: bit selection by
+ * pdep; x86 only) defined, and for the x86 builds inside `#pragma GCC target`, so that everything below, the
+ * helpers it inlines included, is compiled for that instruction set. See "dense directional writes" in _bitflip.c
+ * for what the pass computes. */
+#define DN_CAT2(a, b) a##_##b
+#define DN_CAT(a, b) DN_CAT2(a, b)
+#define DN(name) DN_CAT(name, DENSE_FN)
+
+/* the k-th (from 0) set bit of e, as a mask; k < popcount(e) */
+static inline uint32_t DN(nth_bit)(uint32_t e, uint32_t k) {
+#if DENSE_PDEP
+    return _pdep_u32(1u << k, e);
+#else
+    for (uint32_t i = 0; i < k; i++) e &= e - 1u;
+    return e & (~e + 1u);
+#endif
+}
+
+/* the first word w' >= w whose run of switching bits ends past pos (cum[w' + 1] > pos) */
+static inline int DN(walk)(const int32_t *cum, int w, int32_t pos) {
+#if DENSE_SIMD /* 8 running counts a compare; they do not decrease, so the lanes <= pos come first */
+    const __m256i p = _mm256_set1_epi32(pos);
+    for (;;) {
+        __m256i c = _mm256_loadu_si256((const __m256i *)(cum + w + 1));
+        unsigned m = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(c, p)));
+        if (m) return w + __builtin_ctz(m);
+        w += 8;
+    }
+#else
+    while (cum[w + 1] <= pos) w++;
+    return w;
+#endif
+}
+
+/* The failing bits of one direction's process among the block's switching bits of that direction (`e`, running
+ * counts `cum`), ORed into b->f, their words listed once in b->hit (branch-free); returns their number. */
+static inline int64_t DN(dir_flips)(Rng *r, const Geo *geo, int64_t *gap, const uint32_t *e, const int32_t *cum,
+                                    int n, Block *b, int *nhit) {
+    int64_t total = cum[n], pos = *gap, flips = 0;
+    int w = 0, h = *nhit;
+    while (pos < total) { /* pos < total also excludes NEVER */
+        w = DN(walk)(cum, w, (int32_t)pos);
+        uint32_t bit = DN(nth_bit)(e[w], (uint32_t)(pos - cum[w]));
+        b->hit[h] = w;
+        h += b->f[w] == 0u;
+        b->f[w] |= bit;
+        flips++;
+        pos = next_pos(pos, draw_gap(r, geo));
+    }
+    *gap = gap_after(pos, total);
+    *nhit = h;
+    return flips;
+}
+
+/* One dense directional write over every word of g: old contents from `old` (the slot's stored words, indexed by
+ * global word), zeros or random bits (old_kind 0, 1, 2); the result into every dst and, with `shadow`, its stored
+ * words there (`shadow` may be `old`: a block is read before it is written). Specialised by constant arguments per
+ * format and kind of old contents. */
+static inline __attribute__((always_inline)) void DN(pass)(Stream *s, const Segs *g, const uint32_t *old,
+                                                           uint32_t *shadow, Block *b, const int fmt,
+                                                           const int old_kind) {
+    const uint32_t wm = fmt == FP32 ? 0xFFFFFFFFu : fmt == INT8 ? 0xFFu : 0xFFFFu;
+    Rng *const rd[2] = {&s->rng01, &s->rng10};
+    const Geo *const gd[2] = {&s->geo01, &s->geo10};
+    int64_t *const gap[2] = {&s->gap01, &s->gap10};
+    int64_t nd[2] = {0, 0}, w0 = 0;
+    memset(b->f, 0, sizeof b->f);
+    for (Py_ssize_t i = 0; i < g->k; i++) {
+        const Seg *sg = &g->seg[i];
+        const float sc = sg->scale;
+        for (int64_t j0 = 0; j0 < sg->n; j0 += DBLK) {
+            const int n = (int)(DBLK < sg->n - j0 ? DBLK : sg->n - j0);
+            const uint32_t *src = sg->src + j0;
+            uint32_t *dst = sg->dst + j0;
+            /* 1. stored words, the bits they switch and their counts (vectorised) */
+            {
+                const uint32_t *restrict S = src, *restrict O = old_kind == 0 ? old + w0 : NULL;
+                uint32_t *restrict NW = b->nw, *restrict E01 = b->e[0], *restrict E10 = b->e[1];
+                int32_t *restrict C01 = b->c[0] + 1, *restrict C10 = b->c[1] + 1;
+                for (int j = 0; j < n; j++) {
+                    uint32_t nw = enc(S[j], fmt, sc);
+                    uint32_t ow = old_kind == 0 ? O[j] : old_kind == 2 ? (uint32_t)rng_next(&s->rng) & wm : 0u;
+                    uint32_t sw = nw ^ ow;
+                    NW[j] = nw; E01[j] = sw & nw; E10[j] = sw & ow;
+                    C01[j] = popc(sw & nw); C10[j] = popc(sw & ow);
+                }
+            }
+            /* 2. per direction: running counts and the failing bits, or only the total where the process cannot
+             *    fail within the block (its gap is longer than the block's bits) */
+            int nhit = 0;
+            for (int d = 0; d < 2; d++) {
+                int32_t *restrict C = b->c[d];
+                int32_t a = 0;
+                if (*gap[d] >= ((int64_t)n << s->shift)) {
+                    for (int j = 0; j < n; j++) a += C[j + 1];
+                    *gap[d] = gap_after(*gap[d], a);
+                    continue;
+                }
+                C[0] = 0;
+                for (int j = 0; j < n; j++) { a += C[j + 1]; C[j + 1] = a; }
+                for (int k = n + 1; k <= n + DPAD; k++) C[k] = INT32_MAX;
+                if (*gap[d] < a) nd[d] += DN(dir_flips)(rd[d], gd[d], gap[d], b->e[d], C, n, b, &nhit);
+                else *gap[d] = gap_after(*gap[d], a);
+            }
+            /* 3. stored results, source words (vectorised) */
+            if (shadow) {
+                uint32_t *restrict SH = shadow + w0;
+                const uint32_t *restrict NW = b->nw, *restrict F = b->f;
+                for (int j = 0; j < n; j++) SH[j] = NW[j] ^ F[j];
+            }
+            if (dst != src) memcpy(dst, src, 4 * (size_t)n);
+            /* 4. the words that fail read back with their flips */
+            for (int h = 0; h < nhit; h++) {
+                int j = b->hit[h];
+                uint32_t f = b->f[j];
+                dst[j] = fmt == FP32 ? src[j] ^ f : dec(b->nw[j] ^ f, fmt, sc);
+                b->f[j] = 0u;
+            }
+            w0 += n;
+        }
+    }
+    s->n01 = nd[0]; s->n10 = nd[1];
+}
+
+#define DN_KIND(F)                                                                                           \
+    switch (old_kind) {                                                                                      \
+    case 0: DN(pass)(s, g, old, shadow, b, F, 0); break;                                                     \
+    case 1: DN(pass)(s, g, old, shadow, b, F, 1); break;                                                     \
+    default: DN(pass)(s, g, old, shadow, b, F, 2); break;                                                    \
+    }
+
+static void DENSE_FN(Stream *s, const Segs *g, const uint32_t *old, uint32_t *shadow, Block *b, int old_kind) {
+    switch (s->fmt) {
+    case FP32: DN_KIND(FP32); break;
+    case BF16: DN_KIND(BF16); break;
+    case FP16: DN_KIND(FP16); break;
+    default: DN_KIND(INT8); break;
+    }
+}
+
+#undef DN_KIND
+#undef DN
+#undef DN_CAT
+#undef DN_CAT2
