@@ -329,7 +329,7 @@ typedef struct {
     int64_t bits;   /* the bit space captured (-1: nothing captured yet) */
     int dense;      /* 1: every word's stored pattern (shadow); 0: candidates (l.a) and their words (l.b) */
     List l;
-    uint32_t *shadow;
+    unsigned char *shadow; /* stored words of 1, 2 or 4 bytes (the format's width: wider would be memory traffic) */
     Py_ssize_t nshadow, shadow_cap;
 } Slot;
 
@@ -339,16 +339,30 @@ static void Slot_dealloc(Slot *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* room for `n` stored words in the slot's shadow (a dense stream's old contents) */
-static int shadow_reserve(Slot *slot, Py_ssize_t n) {
-    if (n > slot->shadow_cap) {
-        uint32_t *b = PyMem_Realloc(slot->shadow, (n ? n : 1) * sizeof(uint32_t));
+/* the bytes of a stored word of a format (log2 of its bits - 3) */
+static inline size_t word_bytes(int fmt) { return (size_t)1 << (FMT_SHIFT[fmt] - 3); }
+
+/* room for `n` stored words of `fmt` in the slot's shadow (a dense stream's old contents) */
+static int shadow_reserve(Slot *slot, Py_ssize_t n, int fmt) {
+    size_t bytes = (n ? n : 1) * word_bytes(fmt);
+    if ((Py_ssize_t)bytes > slot->shadow_cap) {
+        unsigned char *b = PyMem_Realloc(slot->shadow, bytes);
         if (!b) return -1;
         slot->shadow = b;
-        slot->shadow_cap = n;
+        slot->shadow_cap = (Py_ssize_t)bytes;
     }
     slot->nshadow = n;
     return 0;
+}
+
+/* stored word j of a shadow in format fmt, and its store (a constant fmt folds the width) */
+static inline uint32_t shadow_get(const void *p, int64_t j, int fmt) {
+    return fmt == FP32 ? ((const uint32_t *)p)[j] : fmt == INT8 ? ((const uint8_t *)p)[j] : ((const uint16_t *)p)[j];
+}
+static inline void shadow_put(void *p, int64_t j, uint32_t w, int fmt) {
+    if (fmt == FP32) ((uint32_t *)p)[j] = w;
+    else if (fmt == INT8) ((uint8_t *)p)[j] = (uint8_t)w;
+    else ((uint16_t *)p)[j] = (uint16_t)w;
 }
 
 static int Slot_init(Slot *self, PyObject *args, PyObject *kw) {
@@ -564,7 +578,7 @@ typedef struct Block {
                                               * writes one past the last) */
 } Block;
 
-typedef void (*DenseFn)(Stream *, const Segs *, const uint32_t *, uint32_t *, Block *, int);
+typedef void (*DenseFn)(Stream *, const Segs *, const void *, void *, Block *, int);
 
 /* the portable build: SSE2, SWAR popcounts (vectorised), walks and bit selection by loops */
 #define DENSE_FN dense_base
@@ -624,10 +638,10 @@ static void isa_detect(void) {
 static int resolve_dense(Stream *s, Slot *slot, const Segs *g, int64_t bits, int use_slot, int random_old, int keep) {
     int have = use_slot && slot->bits == bits && slot->dense;
     int old_kind = have ? 0 : random_old ? 2 : 1;
-    if (keep && !have && shadow_reserve(slot, g->words)) return -1;
+    if (keep && !have && shadow_reserve(slot, g->words, s->fmt)) return -1;
     if (!s->blk && !(s->blk = PyMem_Malloc(sizeof(Block)))) return -1;
-    const uint32_t *old = have ? slot->shadow : NULL;
-    uint32_t *shadow = keep ? slot->shadow : NULL;
+    const void *old = have ? slot->shadow : NULL;
+    void *shadow = keep ? slot->shadow : NULL;
     ISA_FN[dense_isa](s, g, old, shadow, s->blk, old_kind);
     if (keep) { slot->bits = bits; slot->dense = 1; }
     else if (have) slot->bits = -1; /* the slot's words were these old contents: used up */
@@ -639,12 +653,12 @@ static int capture(Stream *s, Slot *slot, const Segs *g, int64_t bits, int from_
     slot->l.k = 0;
     slot->dense = s->dense;
     if (s->dense) { /* every word's stored pattern */
-        if (shadow_reserve(slot, g->words)) return -1;
-        uint32_t *b = slot->shadow;
+        if (shadow_reserve(slot, g->words, s->fmt)) return -1;
+        int64_t w = 0;
         for (Py_ssize_t i = 0; i < g->k; i++) {
             const Seg *sg = &g->seg[i];
             const uint32_t *u = from_dst ? sg->dst : sg->src;
-            for (int64_t j = 0; j < sg->n; j++) *b++ = enc(u[j], s->fmt, sg->scale);
+            for (int64_t j = 0; j < sg->n; j++, w++) shadow_put(slot->shadow, w, enc(u[j], s->fmt, sg->scale), s->fmt);
         }
     } else {
         Cur c = {g, 0, 0};

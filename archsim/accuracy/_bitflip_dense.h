@@ -57,8 +57,8 @@ static inline int64_t DN(dir_flips)(Rng *r, const Geo *geo, int64_t *gap, const 
  * global word), zeros or random bits (old_kind 0, 1, 2); the result into every dst and, with `shadow`, its stored
  * words there (`shadow` may be `old`: a block is read before it is written). Specialised by constant arguments per
  * format and kind of old contents. */
-static inline __attribute__((always_inline)) void DN(pass)(Stream *s, const Segs *g, const uint32_t *old,
-                                                           uint32_t *shadow, Block *b, const int fmt,
+static inline __attribute__((always_inline)) void DN(pass)(Stream *s, const Segs *g, const void *old,
+                                                           void *shadow, Block *b, const int fmt,
                                                            const int old_kind) {
     const uint32_t wm = fmt == FP32 ? 0xFFFFFFFFu : fmt == INT8 ? 0xFFu : 0xFFFFu;
     Rng *const rd[2] = {&s->rng01, &s->rng10};
@@ -75,12 +75,14 @@ static inline __attribute__((always_inline)) void DN(pass)(Stream *s, const Segs
             uint32_t *dst = sg->dst + j0;
             /* 1. stored words, the bits they switch and their counts (vectorised) */
             {
-                const uint32_t *restrict S = src, *restrict O = old_kind == 0 ? old + w0 : NULL;
+                const uint32_t *restrict S = src;
                 uint32_t *restrict NW = b->nw, *restrict E01 = b->e[0], *restrict E10 = b->e[1];
                 int32_t *restrict C01 = b->c[0] + 1, *restrict C10 = b->c[1] + 1;
                 for (int j = 0; j < n; j++) {
                     uint32_t nw = enc(S[j], fmt, sc);
-                    uint32_t ow = old_kind == 0 ? O[j] : old_kind == 2 ? (uint32_t)rng_next(&s->rng) & wm : 0u;
+                    uint32_t ow = old_kind == 0   ? shadow_get(old, w0 + j, fmt)
+                                  : old_kind == 2 ? (uint32_t)rng_next(&s->rng) & wm
+                                                  : 0u;
                     uint32_t sw = nw ^ ow;
                     NW[j] = nw; E01[j] = sw & nw; E10[j] = sw & ow;
                     C01[j] = popc(sw & nw); C10[j] = popc(sw & ow);
@@ -105,9 +107,8 @@ static inline __attribute__((always_inline)) void DN(pass)(Stream *s, const Segs
             }
             /* 3. stored results, source words (vectorised) */
             if (shadow) {
-                uint32_t *restrict SH = shadow + w0;
                 const uint32_t *restrict NW = b->nw, *restrict F = b->f;
-                for (int j = 0; j < n; j++) SH[j] = NW[j] ^ F[j];
+                for (int j = 0; j < n; j++) shadow_put(shadow, w0 + j, NW[j] ^ F[j], fmt);
             }
             if (dst != src) memcpy(dst, src, 4 * (size_t)n);
             /* 4. the words that fail read back with their flips */
@@ -130,7 +131,7 @@ static inline __attribute__((always_inline)) void DN(pass)(Stream *s, const Segs
     default: DN(pass)(s, g, old, shadow, b, F, 2); break;                                                    \
     }
 
-static void DENSE_FN(Stream *s, const Segs *g, const uint32_t *old, uint32_t *shadow, Block *b, int old_kind) {
+static void DENSE_FN(Stream *s, const Segs *g, const void *old, void *shadow, Block *b, int old_kind) {
     switch (s->fmt) {
     case FP32: DN_KIND(FP32); break;
     case BF16: DN_KIND(BF16); break;
