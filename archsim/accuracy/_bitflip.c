@@ -403,7 +403,7 @@ typedef struct {
     int dense, fmt, shift;
     int64_t n01, n10;                /* the last call's failed switches by direction */
     List fails;                      /* scratch: failing (word, mask) of one call */
-    struct Block *blk;               /* scratch of dense writes (allocated at the first) */
+    struct Block *blk;               /* scratch of the block passes (allocated at the first) */
 } Stream;
 
 /* what a sparse write may consume (dense writes consume nothing before they succeed) */
@@ -451,6 +451,17 @@ static void Stream_dealloc(Stream *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+/* Scratch of the block passes (every-bit flips, dense directional writes), DBLK words of one segment at a time */
+#define DBLK 1024
+#define DPAD 8 /* running counts past the block's end, for 8-wide compares */
+
+typedef struct Block {
+    uint32_t nw[DBLK], e[2][DBLK], f[DBLK];  /* stored words; bits switching 0 -> 1 and 1 -> 0; failing bits */
+    int32_t c[2][DBLK + 1 + DPAD];           /* running counts of switching bits before word i (c[n]: the block's) */
+    int32_t hit[DBLK + 1];                   /* words with some failing bit, each once (+1: the branch-free listing
+                                              * writes one past the last) */
+} Block;
+
 /* apply the (word, mask) list, sorted by word, to dst */
 static void apply_fails(const Stream *s, const Segs *g) {
     Cur c = {g, 0, 0};
@@ -462,29 +473,44 @@ static void apply_fails(const Stream *s, const Segs *g) {
     }
 }
 
-/* failing bits of the every-bit process over the next `bits` bits, as (word, mask) in s->fails */
-static int collect_every_bit(Stream *s, int64_t bits) {
-    int64_t pos = s->gap, cw = -1;
-    uint32_t m = 0, wmask = (1u << s->shift) - 1u;
-    s->fails.k = 0;
-    while (pos < bits && pos < NEVER) {
-        int64_t w = pos >> s->shift;
-        if (w != cw) {
-            if (cw >= 0 && list_push(&s->fails, cw, m)) return -1;
-            cw = w; m = 0;
-        }
-        m |= 1u << (pos & wmask);
-        pos = next_pos(pos, draw_gap(&s->rng, &s->geo));
-    }
-    if (cw >= 0 && list_push(&s->fails, cw, m)) return -1;
-    s->gap = gap_after(pos, bits);
-    return 0;
+static Block *stream_block(Stream *s) {
+    if (!s->blk) s->blk = PyMem_Calloc(1, sizeof(Block)); /* its f is all zeros between passes */
+    return s->blk;
 }
 
-static int64_t popcounts(const List *l, Py_ssize_t k) {
-    int64_t n = 0;
-    for (Py_ssize_t j = 0; j < k; j++) n += popc(l->b[j]);
-    return n;
+/* Every-bit errors over all bits of g, every destination given: block by block, the source into dst, then each
+ * failing bit ORed into its word's mask (its word is its position over the word width: no search), the words listed
+ * once (branch-free), and each listed word flipped through its stored format. Returns the flipped bits. */
+static int64_t flip_blocks(Stream *s, const Segs *g, Block *b) {
+    const int sh = s->shift;
+    const uint32_t bm = (1u << sh) - 1u;
+    int64_t pos = s->gap, base = 0, flips = 0;
+    for (Py_ssize_t i = 0; i < g->k; i++) {
+        const Seg *sg = &g->seg[i];
+        for (int64_t j0 = 0; j0 < sg->n; j0 += DBLK) {
+            const int n = (int)(DBLK < sg->n - j0 ? DBLK : sg->n - j0);
+            const int64_t end = base + ((int64_t)n << sh);
+            uint32_t *dst = sg->dst + j0;
+            if (dst != sg->src + j0) memcpy(dst, sg->src + j0, 4 * (size_t)n);
+            int h = 0;
+            while (pos < end) { /* pos < end also excludes NEVER */
+                int w = (int)((pos - base) >> sh);
+                b->hit[h] = w;
+                h += b->f[w] == 0u;
+                b->f[w] |= 1u << (pos & bm);
+                flips++;
+                pos = next_pos(pos, draw_gap(&s->rng, &s->geo));
+            }
+            for (int k = 0; k < h; k++) {
+                int j = b->hit[k];
+                dst[j] = flipped(dst[j], b->f[j], s->fmt, sg->scale);
+                b->f[j] = 0u;
+            }
+            base = end;
+        }
+    }
+    s->gap = gap_after(pos, base);
+    return flips;
 }
 
 static PyObject *Stream_flip(Stream *s, PyObject *args, PyObject *kw) {
@@ -500,11 +526,11 @@ static PyObject *Stream_flip(Stream *s, PyObject *args, PyObject *kw) {
         return PyLong_FromLong(0);
     }
     if (!segs_have_dst(&g)) { segs_free(&g); return PyLong_FromLong(-1); } /* nothing consumed: copy, call again */
-    if (collect_every_bit(s, bits)) { segs_free(&g); return PyErr_NoMemory(); }
-    segs_copy(&g);
-    apply_fails(s, &g);
+    Block *b = stream_block(s);
+    if (!b) { segs_free(&g); return PyErr_NoMemory(); }
+    int64_t flips = flip_blocks(s, &g, b);
     segs_free(&g);
-    return PyLong_FromLongLong(popcounts(&s->fails, s->fails.k));
+    return PyLong_FromLongLong(flips);
 }
 
 /* the stored word of global word w, through a cursor */
@@ -568,15 +594,6 @@ static int resolve_sparse(Stream *s, Slot *slot, const Segs *g, int64_t bits, in
  * So a word costs a few vector instructions and a failing bit one draw and a short walk; no branch is taken per
  * word that the predictor cannot foresee. The directions draw from their own generators (seeded from the stream's
  * seed), so each one's gaps do not depend on where the other fails. */
-#define DBLK 1024
-#define DPAD 8 /* running counts past the block's end, for 8-wide compares */
-
-typedef struct Block {
-    uint32_t nw[DBLK], e[2][DBLK], f[DBLK];  /* stored words; bits switching 0 -> 1 and 1 -> 0; failing bits */
-    int32_t c[2][DBLK + 1 + DPAD];           /* running counts of switching bits before word i (c[n]: the block's) */
-    int32_t hit[DBLK + 1];                   /* words with some failing bit, each once (+1: the branch-free listing
-                                              * writes one past the last) */
-} Block;
 
 typedef void (*DenseFn)(Stream *, const Segs *, const void *, void *, Block *, int);
 
@@ -639,7 +656,7 @@ static int resolve_dense(Stream *s, Slot *slot, const Segs *g, int64_t bits, int
     int have = use_slot && slot->bits == bits && slot->dense;
     int old_kind = have ? 0 : random_old ? 2 : 1;
     if (keep && !have && shadow_reserve(slot, g->words, s->fmt)) return -1;
-    if (!s->blk && !(s->blk = PyMem_Malloc(sizeof(Block)))) return -1;
+    if (!stream_block(s)) return -1;
     const void *old = have ? slot->shadow : NULL;
     void *shadow = keep ? slot->shadow : NULL;
     ISA_FN[dense_isa](s, g, old, shadow, s->blk, old_kind);

@@ -65,7 +65,6 @@ static inline __attribute__((always_inline)) void DN(pass)(Stream *s, const Segs
     const Geo *const gd[2] = {&s->geo01, &s->geo10};
     int64_t *const gap[2] = {&s->gap01, &s->gap10};
     int64_t nd[2] = {0, 0}, w0 = 0;
-    memset(b->f, 0, sizeof b->f);
     for (Py_ssize_t i = 0; i < g->k; i++) {
         const Seg *sg = &g->seg[i];
         const float sc = sg->scale;
