@@ -355,14 +355,16 @@ static int shadow_reserve(Slot *slot, Py_ssize_t n, int fmt) {
     return 0;
 }
 
-/* stored word j of a shadow in format fmt, and its store (a constant fmt folds the width) */
+/* stored word j of a shadow in format fmt, and its store, by the format's width (a constant fmt folds it) */
 static inline uint32_t shadow_get(const void *p, int64_t j, int fmt) {
-    return fmt == FP32 ? ((const uint32_t *)p)[j] : fmt == INT8 ? ((const uint8_t *)p)[j] : ((const uint16_t *)p)[j];
+    return FMT_SHIFT[fmt] == 5 ? ((const uint32_t *)p)[j]
+         : FMT_SHIFT[fmt] == 4 ? ((const uint16_t *)p)[j]
+                               : ((const uint8_t *)p)[j];
 }
 static inline void shadow_put(void *p, int64_t j, uint32_t w, int fmt) {
-    if (fmt == FP32) ((uint32_t *)p)[j] = w;
-    else if (fmt == INT8) ((uint8_t *)p)[j] = (uint8_t)w;
-    else ((uint16_t *)p)[j] = (uint16_t)w;
+    if (FMT_SHIFT[fmt] == 5) ((uint32_t *)p)[j] = w;
+    else if (FMT_SHIFT[fmt] == 4) ((uint16_t *)p)[j] = (uint16_t)w;
+    else ((uint8_t *)p)[j] = (uint8_t)w;
 }
 
 static int Slot_init(Slot *self, PyObject *args, PyObject *kw) {

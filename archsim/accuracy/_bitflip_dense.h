@@ -60,7 +60,7 @@ static inline int64_t DN(dir_flips)(Rng *r, const Geo *geo, int64_t *gap, const 
 static inline __attribute__((always_inline)) void DN(pass)(Stream *s, const Segs *g, const void *old,
                                                            void *shadow, Block *b, const int fmt,
                                                            const int old_kind) {
-    const uint32_t wm = fmt == FP32 ? 0xFFFFFFFFu : fmt == INT8 ? 0xFFu : 0xFFFFu;
+    const uint32_t wm = 0xFFFFFFFFu >> (32 - (1 << FMT_SHIFT[fmt])); /* a stored word's bits */
     Rng *const rd[2] = {&s->rng01, &s->rng10};
     const Geo *const gd[2] = {&s->geo01, &s->geo10};
     int64_t *const gap[2] = {&s->gap01, &s->gap10};
@@ -135,8 +135,8 @@ static void DENSE_FN(Stream *s, const Segs *g, const void *old, void *shadow, Bl
     case FP32: DN_KIND(FP32); break;
     case BF16: DN_KIND(BF16); break;
     case FP16: DN_KIND(FP16); break;
-    default: DN_KIND(INT8); break;
-    }
+    case INT8: DN_KIND(INT8); break;
+    }                        /* a new format: a case here too (Stream() accepts only the codes below NFMT) */
 }
 
 #undef DN_KIND
