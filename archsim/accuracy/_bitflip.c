@@ -16,7 +16,8 @@
  *    unchanged bits never. Sparse streams draw candidates at p_max = max(p01, p10) before the write and keep a
  *    switching candidate with p_dir / p_max (thinning, Lewis & Shedler 1979). Dense streams (many candidates per
  *    word) compare every word with the old contents and run one geometric process per direction over the bits
- *    that switch in that direction. Both give each switching bit exactly its direction's probability.
+ *    that switch in that direction, each from its own generator (the stream's, jumped ahead 2^128 and 2^129
+ *    draws), in blocks (_bitflip_dense.h). Both give each switching bit exactly its direction's probability.
  *  - Stored formats: fp32 (the bits of the tensor), bf16 (round to nearest even on the upper half, like
  *    torch.bfloat16; NaN -> 0x7FC0), fp16 (IEEE binary16, round to nearest even, overflow to infinity, like
  *    torch.float16; NaN -> 0x7E00 with its sign) and int8 (two's complement q = clamp(rint(x / s), -128, 127), NaN -> 0, read back as

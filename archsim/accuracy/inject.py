@@ -40,8 +40,9 @@ FMT_CODE = {"fp32": 0, "bf16": 1, "fp16": 2, "int8": 3}
 #: buffer's previous contents (kept in its slot; cleared before the first write), 1 cleared, 2 random bits
 OLD_MODE = {"previous": 0, "zeros": 1, "random": 2}
 #: expected candidate bits per stored word from which a directional stream compares every word instead of drawing
-#: candidates. Measured in training (bench_injection.py --restart, mini, the study's write points): 0.25 beat 0.08
-#: (1.0 V / 7 ns: 1.54 against 1.74x a clean step) and 0.6 (1.1 V / 5 ns: 1.81 against 1.90x)
+#: candidates. Measured in training (bench_injection.py --restart, mini, the study's write points): with 0.2.0's
+#: dense pass 0.25 beat 0.08 (1.0 V / 7 ns: 1.54 against 1.74x a clean step) and 0.6 (1.1 V / 5 ns: 1.81 against
+#: 1.90x); with 0.3.0's block pass 0.25 and 0.08 are within noise (1.25 V / 5 ns and 1.0 V / 7 ns, core time and step)
 DENSE_CANDIDATES = 0.25
 _MASK64 = (1 << 64) - 1
 
