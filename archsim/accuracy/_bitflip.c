@@ -609,7 +609,10 @@ typedef void (*DenseFn)(Stream *, const Segs *, const void *, void *, Block *, i
 #undef DENSE_SIMD
 #undef DENSE_PDEP
 
-#if defined(__x86_64__) && defined(__GNUC__)
+/* the x86 builds: GCC's per-region target pragmas (clang, which also defines __GNUC__, ignores them: it gets the
+ * portable build) */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define DENSE_X86 1
 #include <immintrin.h>
 /* x86-64-v3 (AVX2, BMI2: Intel since Haswell, AMD since Excavator): 8-word passes and walks */
 #pragma GCC push_options
@@ -640,7 +643,7 @@ static int isa_best, dense_isa;
 static void isa_detect(void) {
     ISA_FN[0] = dense_base;
     isa_best = 0;
-#if defined(__x86_64__) && defined(__GNUC__)
+#ifdef DENSE_X86
     ISA_FN[1] = dense_avx2;
     ISA_FN[2] = dense_bmi2;
     __builtin_cpu_init();
