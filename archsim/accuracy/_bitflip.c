@@ -437,10 +437,12 @@ static int Stream_init(Stream *self, PyObject *args, PyObject *kw) {
     self->keep01 = pm > 0.0 ? p01 / pm : 0.0;
     self->keep10 = pm > 0.0 ? p10 / pm : 0.0;
     self->fmt = fmt; self->shift = FMT_SHIFT[fmt]; self->dense = dense;
-    self->rng01 = self->rng;
-    rng_jump(&self->rng01);
-    self->rng10 = self->rng01;
-    rng_jump(&self->rng10);
+    if (dense) { /* only dense streams draw per direction */
+        self->rng01 = self->rng;
+        rng_jump(&self->rng01);
+        self->rng10 = self->rng01;
+        rng_jump(&self->rng10);
+    }
     self->gap = draw_gap(&self->rng, &self->geo);
     self->gap01 = dense ? draw_gap(&self->rng01, &self->geo01) : NEVER;
     self->gap10 = dense ? draw_gap(&self->rng10, &self->geo10) : NEVER;
@@ -476,6 +478,14 @@ static void apply_fails(const Stream *s, const Segs *g) {
     }
 }
 
+/* OR `bit` into word w's failing bits, listing w in b->hit the first time it fails (branch-free: the entry is
+ * always written and kept only for a word without failures yet) */
+static inline void block_mark(Block *b, int *nhit, int w, uint32_t bit) {
+    b->hit[*nhit] = w;
+    *nhit += b->f[w] == 0u;
+    b->f[w] |= bit;
+}
+
 static Block *stream_block(Stream *s) {
     if (!s->blk) s->blk = PyMem_Calloc(1, sizeof(Block)); /* its f is all zeros between passes */
     return s->blk;
@@ -497,10 +507,7 @@ static int64_t flip_blocks(Stream *s, const Segs *g, Block *b) {
             if (dst != sg->src + j0) memcpy(dst, sg->src + j0, 4 * (size_t)n);
             int h = 0;
             while (pos < end) { /* pos < end also excludes NEVER */
-                int w = (int)((pos - base) >> sh);
-                b->hit[h] = w;
-                h += b->f[w] == 0u;
-                b->f[w] |= 1u << (pos & bm);
+                block_mark(b, &h, (int)((pos - base) >> sh), 1u << (pos & bm));
                 flips++;
                 pos = next_pos(pos, draw_gap(&s->rng, &s->geo));
             }
@@ -855,7 +862,11 @@ static PyObject *py_isa(PyObject *m, PyObject *args) {
 
 static PyObject *py_isas(PyObject *m, PyObject *unused) {
     PyObject *t = PyTuple_New(isa_best + 1);
-    for (int i = 0; t && i <= isa_best; i++) PyTuple_SET_ITEM(t, i, PyUnicode_FromString(ISA_NAME[i]));
+    for (int i = 0; t && i <= isa_best; i++) {
+        PyObject *name = PyUnicode_FromString(ISA_NAME[i]);
+        if (!name) { Py_CLEAR(t); break; }
+        PyTuple_SET_ITEM(t, i, name);
+    }
     return t;
 }
 

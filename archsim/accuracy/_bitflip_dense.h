@@ -34,17 +34,14 @@ static inline int DN(walk)(const int32_t *cum, int w, int32_t pos) {
 }
 
 /* The failing bits of one direction's process among the block's switching bits of that direction (`e`, running
- * counts `cum`), ORed into b->f, their words listed once in b->hit (branch-free); returns their number. */
+ * counts `cum`), marked in the block (block_mark); returns their number. */
 static inline int64_t DN(dir_flips)(Rng *r, const Geo *geo, int64_t *gap, const uint32_t *e, const int32_t *cum,
                                     int n, Block *b, int *nhit) {
     int64_t total = cum[n], pos = *gap, flips = 0;
     int w = 0, h = *nhit;
     while (pos < total) { /* pos < total also excludes NEVER */
         w = DN(walk)(cum, w, (int32_t)pos);
-        uint32_t bit = DN(nth_bit)(e[w], (uint32_t)(pos - cum[w]));
-        b->hit[h] = w;
-        h += b->f[w] == 0u;
-        b->f[w] |= bit;
+        block_mark(b, &h, w, DN(nth_bit)(e[w], (uint32_t)(pos - cum[w])));
         flips++;
         pos = next_pos(pos, draw_gap(r, geo));
     }
