@@ -3,7 +3,9 @@
 Backends:
 
 * ``local`` (default): a process pool on this machine's cores (``spawn`` workers: torch and SimPy state is never
-  forked). The parent writes each finished result at once; killing the sweep loses only the tasks in flight.
+  forked). The parent writes each finished result at once; killing the sweep loses only the tasks in flight. Each
+  worker exits within :data:`PARENT_POLL_S` of its parent's death, however the parent died: a SIGTERM or SIGKILL
+  reaches only the parent, and the pool's own shutdown never runs then.
 * ``serial``: in this process, one task after another (debugging, profiling).
 * ``ray``: remote tasks on a Ray cluster (``pip install 'archsim[ray]'``); ``address=None`` starts a local Ray
   instance with ``workers`` CPUs, ``address="auto"`` or ``"ray://host:10001"`` joins a cluster. Results come back
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Callable
@@ -24,6 +28,8 @@ from .evaluate import execute
 from .store import ResultStore
 
 BACKENDS = ("local", "serial", "ray")
+#: seconds between a pool worker's checks that its parent is still alive
+PARENT_POLL_S = 0.5
 
 
 class SweepStopped(Exception):
@@ -101,13 +107,30 @@ def _drive(pending: list[dict], slots: int, budget: int, submit, wait_any, finis
                 inflight.append(submit(queue.pop()))
 
 
+def _exit_with_parent(parent: int, poll_s: float = PARENT_POLL_S) -> None:
+    """Pool-worker initializer: a daemon thread that ends this process as soon as its parent ``parent`` is gone
+    (the worker is then re-parented, so ``getppid`` changes). ``os._exit``: the task in flight is abandoned, as its
+    result has nowhere to go."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """The ``local`` backend's pool: ``spawn`` workers that exit with this process."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_exit_with_parent, initargs=(os.getpid(),))
+
+
 def _run_pool(pending: list[dict], workers: int, budget: int, finish) -> None:
     def wait_any(handles):
         done, rest = wait(handles, return_when=FIRST_COMPLETED)
         return [f.result() for f in done], list(rest)
 
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, budget), mp_context=ctx) as pool:
+    with worker_pool(min(workers, budget)) as pool:
         _drive(pending, workers, budget, lambda t: pool.submit(execute, t), wait_any, finish)
 
 
