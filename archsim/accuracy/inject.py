@@ -72,9 +72,10 @@ def as_words(x: torch.Tensor) -> torch.Tensor:
     core reads and writes through data pointers."""
     if x.requires_grad:
         x = x.detach()
-    if x.dtype is not torch.float32 or not x.is_contiguous() or not x.is_cpu:
-        x = x.to(device="cpu", dtype=torch.float32, memory_format=torch.contiguous_format)
-    return x
+    if x.dtype is not torch.float32 or not x.is_cpu:
+        x = x.to(device="cpu", dtype=torch.float32)
+    # not in the .to() above: given a float32 CPU tensor it returns the tensor itself, strides and all
+    return x if x.is_contiguous() else x.contiguous()
 
 
 def scale_of(codec: Codec, x: torch.Tensor) -> float | None:

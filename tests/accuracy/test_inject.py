@@ -25,8 +25,8 @@ from hypothesis import given, settings, strategies as st
 
 from archsim.accuracy import _bitflip
 from archsim.accuracy.formats import FORMATS, codec
-from archsim.accuracy.inject import (DENSE_CANDIDATES, FMT_CODE, Slot, Stream, every_bit_stream, flip_every_bit,
-                                     popcount, sample_bits, stream_seed, write_directional, write_stream)
+from archsim.accuracy.inject import (DENSE_CANDIDATES, FMT_CODE, Slot, Stream, as_words, every_bit_stream,
+                                     flip_every_bit, popcount, sample_bits, stream_seed, write_directional, write_stream)
 
 
 def _within(k: int, n: int, p: float, z: float = 5.0) -> bool:
@@ -901,3 +901,15 @@ def test_stream_seed_distinct_keys():
     a = every_bit_stream(stream_seed(0, 1), 0.01, codec("fp32")).positions(100_000)
     b = every_bit_stream(stream_seed(0, 2), 0.01, codec("fp32")).positions(100_000)
     assert a != b
+
+
+def test_strided_float32_goes_through_a_contiguous_copy():
+    """A float32 tensor with other strides reaches the core as its words in logical order (torch's .to() returns
+    such a tensor itself, strides and all), and the flipped copy keeps its values in place."""
+    x = torch.randn(24, 40, generator=torch.Generator().manual_seed(3))
+    s = x.t().contiguous().t()
+    m = as_words(s)
+    assert m.is_contiguous() and torch.equal(m, x)
+    y, k = flip_every_bit(s, 1e-3, codec("fp32"), seed=2)
+    z, k2 = flip_every_bit(x, 1e-3, codec("fp32"), seed=2)
+    assert k == k2 > 0 and torch.equal(y.view(torch.int32), z.view(torch.int32))
