@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 from dataclasses import asdict, dataclass
 
 import torch
@@ -92,6 +93,84 @@ class _Segments:
                         t.copy_(m)
 
 
+class _Port:
+    """The storage of one data type: its write and read streams (None where that access has no errors), format,
+    counters and buffers, and the write and the read of one tensor (:meth:`Injector.write`, :meth:`Injector.read`).
+    Those two run several hundred times a training step (every saved activation and every error), so each
+    per-data-type choice is made here once, and the common tensor -- contiguous CPU float32 words without an int8
+    scale -- goes to the core directly, as :func:`through_core` would pass it (the others go through that)."""
+
+    __slots__ = ("ws", "rs", "codec", "stats", "slots", "sym", "emulate", "old", "keep", "cand", "dense", "int8")
+
+    def __init__(self, ws, rs, c: Codec, m: DataTypeErrors, old: int, keep: bool):
+        self.ws, self.rs, self.codec, self.stats = ws, rs, c, FlipStats()
+        self.slots: dict = {}  # buffer key -> what the buffer held before its next write (directional errors)
+        self.sym = m.write_model == "symmetric"
+        self.emulate = m.emulate_storage and m.format != "fp32"
+        self.old, self.keep = old, keep
+        # expected directional candidates per stored word (the write stream's rate times the word's bits)
+        self.cand = ws.p * c.bits if ws is not None else 0.0
+        self.dense = ws is not None and ws.dense
+        self.int8 = c.name == "int8"  # words with a per-tensor scale
+
+    def slot(self, key) -> Slot:
+        s = self.slots.get(key)
+        if s is None:
+            s = self.slots[key] = Slot()
+        return s
+
+    def count_write(self, k: int) -> None:
+        st = self.stats
+        st.write_flips += k
+        if k and not self.sym:
+            st.write_flips_0to1 += self.ws.n01
+            st.write_flips_1to0 += self.ws.n10
+
+    def read(self, x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+        rs = self.rs
+        if rs is None:
+            return x
+        n = x.numel()
+        self.stats.words_read += n
+        if self.int8 or x.dtype is not _F32 or not x.is_contiguous() or not x.is_cpu:
+            x, k = through_core(x, self.codec, rs.flip, inplace=inplace)
+        else:  # through_core's path for plain float32 words, spelled out: it runs hundreds of times a step
+            p = x.data_ptr()
+            k = rs.flip(p, p if inplace else None, n, None)
+            if k < 0:  # some bit fails: into a copy
+                y = torch.empty_like(x)
+                k = rs.flip(p, y.data_ptr(), n, None)
+                x = y
+        if k:
+            self.stats.read_flips += k
+        return x
+
+    def write(self, key, new: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+        if self.emulate:
+            new = self.codec.round_trip(new)
+        ws = self.ws
+        if ws is None:
+            return new
+        n = new.numel()
+        self.stats.words_written += n
+        if self.sym:
+            y, k = through_core(new, self.codec, ws.flip, inplace=inplace)
+        elif self.int8 or inplace or new.dtype is not _F32 or not new.is_contiguous() or not new.is_cpu:
+            y, k = through_core(new, self.codec, ws.write, self.slot(key), tail=(self.old, self.keep),
+                                inplace=inplace, copy_first=self.dense or n * self.cand >= COPY_FIRST)
+        else:  # through_core for a fresh directional write of plain float32 words, spelled out (as in read)
+            p, y, k = new.data_ptr(), new, -1
+            if not (self.dense or n * self.cand >= COPY_FIRST):
+                k = ws.write(self.slot(key), p, None, n, None, self.old, self.keep)
+            if k < 0:  # a copy first (dense, or candidates expected), or some bit failed
+                c = torch.empty_like(new)
+                k = ws.write(self.slot(key), p, c.data_ptr(), n, None, self.old, self.keep)
+                if k:
+                    y = c
+        self.count_write(k)
+        return y
+
+
 class Injector:
     """Binds an :class:`ErrorPolicy` to a model and an optimizer for training, with one seeded stream per data type
     and access kind (switching one data type on or off does not change the errors of another).
@@ -107,7 +186,6 @@ class Injector:
         self.seed = seed
         self.models: dict[DataType, DataTypeErrors] = {dt: policy.get(dt) for dt in ALL_DATATYPES}
         self.codecs: dict[DataType, Codec] = {dt: codec(m.format, m.int8_scale) for dt, m in self.models.items()}
-        self.stats: dict[DataType, FlipStats] = {dt: FlipStats() for dt in ALL_DATATYPES}
         # one Bernoulli stream per data type and access kind, over all the bits that data type reads / writes;
         # None where that access has no errors
         self._rs = {dt: every_bit_stream(stream_seed(seed, i, _READ), m.read_ber, self.codecs[dt])
@@ -117,20 +195,15 @@ class Injector:
                          write_stream(stream_seed(seed, i, _WRITE), m.write_ber_0to1, m.write_ber_1to0,
                                       self.codecs[dt])) if m.writes else None
                     for i, (dt, m) in enumerate(self.models.items())}
-        self._sym = {dt: m.write_model == "symmetric" for dt, m in self.models.items()}
-        self._emulate = {dt: m.emulate_storage and m.format != "fp32" for dt, m in self.models.items()}
-        self._old = OLD_MODE[policy.fresh_old_contents]
-        self._keep = policy.fresh_old_contents == "previous"
-        # expected directional candidates per stored word (the write stream's rate times the word's bits)
-        self._cand = {dt: (ws.p * self.codecs[dt].bits if ws is not None else 0.0) for dt, ws in self._ws.items()}
+        old, keep = OLD_MODE[policy.fresh_old_contents], policy.fresh_old_contents == "previous"
+        self._ports = {dt: _Port(self._ws[dt], self._rs[dt], self.codecs[dt], m, old, keep)
+                       for dt, m in self.models.items()}
+        self.stats: dict[DataType, FlipStats] = {dt: port.stats for dt, port in self._ports.items()}
         self._on = {dt: m.active for dt, m in self.models.items()}
-        # (data type, buffer key) -> what the buffer held before its next write (directional errors)
-        self._slots: dict[tuple, Slot] = {}
         self._model = None
         self._param_ptrs: set[int] = set()
         self._not_act: set[int] = set()
         self._saved: dict[int, tuple[torch.Tensor, object]] = {}
-        self._pack_count = 0
         self._keys_sig: tuple | None = None
         self._keys: list = []
         self._fresh: list = []
@@ -159,57 +232,23 @@ class Injector:
     def summary(self) -> dict:
         return {dt.value: self.stats[dt].as_dict() for dt in ALL_DATATYPES}
 
-    def _slot(self, dt: DataType, key) -> Slot:
-        s = self._slots.get((dt, key))
-        if s is None:
-            s = self._slots[(dt, key)] = Slot()
-        return s
-
     # -- one tensor ------------------------------------------------------------------------------------------
     def read(self, dt: DataType, x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
         """``x`` as read back: each bit flipped with the read rate (``x`` itself when no bit flips)."""
-        rs = self._rs[dt]
-        if rs is None:
-            return x
-        st = self.stats[dt]
-        st.words_read += x.numel()
-        x, k = through_core(x, self.codecs[dt], rs.flip, inplace=inplace)
-        if k:
-            st.read_flips += k
-        return x
+        return self._ports[dt].read(x, inplace)
 
     def write(self, dt: DataType, key, new: torch.Tensor, inplace: bool = False) -> torch.Tensor:
         """What storage holds after a fresh write of ``new`` under ``key`` (a copy unless ``inplace``; ``new``
         itself where no bit fails). With directional errors the old contents are the buffer's previous write
         (``fresh_old_contents="previous"``, cleared before the first), zeros, or random bits."""
-        if self._emulate[dt]:
-            new = self.codecs[dt].round_trip(new)
-        ws = self._ws[dt]
-        if ws is None:
-            return new
-        n = new.numel()
-        self.stats[dt].words_written += n
-        if self._sym[dt]:
-            y, k = through_core(new, self.codecs[dt], ws.flip, inplace=inplace)
-        else:
-            y, k = through_core(new, self.codecs[dt], ws.write, self._slot(dt, key), tail=(self._old, self._keep),
-                                inplace=inplace, copy_first=ws.dense or n * self._cand[dt] >= COPY_FIRST)
-        self._count_write(dt, ws, k)
-        return y
+        return self._ports[dt].write(key, new, inplace)
 
     # -- several tensors at once (the optimizer step) ---------------------------------------------------------
     def _round_trip_(self, dt: DataType, tensors: list[torch.Tensor]) -> None:
-        if self._emulate[dt]:
+        if self._ports[dt].emulate:
             with torch.no_grad():
                 for t in tensors:
                     t.copy_(self.codecs[dt].round_trip(t))
-
-    def _count_write(self, dt: DataType, ws, k: int) -> None:
-        st = self.stats[dt]
-        st.write_flips += k
-        if k and not self._sym[dt]:
-            st.write_flips_0to1 += ws.n01
-            st.write_flips_1to0 += ws.n10
 
     def _read_all_(self, dt: DataType, seg: _Segments) -> None:
         """Read errors of every tensor of ``seg``, in place (the optimizer uses what it reads)."""
@@ -225,55 +264,64 @@ class Injector:
         """A write of every tensor of ``seg`` (in place) as one buffer ``key``: fresh (old contents as in
         :meth:`write`), or with ``old=0, keep=False`` an in-place update over what :meth:`_before_update` kept."""
         self._round_trip_(dt, seg.tensors)
-        ws = self._ws[dt]
+        port = self._ports[dt]
+        ws = port.ws
         if ws is None:
             return
-        self.stats[dt].words_written += seg.words
-        if self._sym[dt]:
+        port.stats.words_written += seg.words
+        if port.sym:
             k = ws.flip(seg.ptrs, seg.ptrs, seg.ns, seg.scales)
         else:
-            k = ws.write(self._slot(dt, key), seg.ptrs, seg.ptrs, seg.ns, seg.scales,
-                         self._old if old is None else old, self._keep if keep is None else keep)
-        self._count_write(dt, ws, k)
+            k = ws.write(port.slot(key), seg.ptrs, seg.ptrs, seg.ns, seg.scales,
+                         port.old if old is None else old, port.keep if keep is None else keep)
+        port.count_write(k)
         seg.done()
 
     def _before_update(self, dt: DataType, key, seg: _Segments) -> None:
         """Keep what ``seg``'s tensors hold before an in-place update: the old contents of its directional write."""
-        ws = self._ws[dt]
-        if ws is not None and not self._sym[dt]:
-            ws.capture(self._slot(dt, key), seg.ptrs, seg.ns, seg.scales)
+        port = self._ports[dt]
+        if port.ws is not None and not port.sym:
+            port.ws.capture(port.slot(key), seg.ptrs, seg.ns, seg.scales)
 
     def _after_update(self, dt: DataType, key, seg: _Segments) -> None:
         """Write errors of an in-place update of ``seg``'s tensors, over what :meth:`_before_update` kept."""
         self._write_all_(dt, key, seg, old=0, keep=False)
 
     # -- activations -----------------------------------------------------------------------------------------
-    def _pack(self, t: torch.Tensor):
-        if not t.is_floating_point() or t.dim() < 2 or t.data_ptr() in self._not_act:
-            return t
-        hit = self._saved.get(id(t))
-        if hit is not None and hit[0] is t:
-            return hit[1]
-        stored = self.write(_ACT, self._pack_count, t.detach() if t.is_contiguous() else t.detach().contiguous())
-        self._pack_count += 1
-        packed = (stored,) if self._rs[_ACT] is not None else stored  # a tuple marks a stored activation to unpack
-        self._saved[id(t)] = (t, packed)
-        return packed
+    def _hooks(self):
+        """The pack and unpack hooks of one forward pass. Pack stores a saved floating tensor of two or more
+        dimensions that is not a parameter (nor a weight copy) as buffer number k of this pass, once however many
+        ops save it; unpack reads a stored one back. Closures over what they use: they run for every saved tensor."""
+        write, read, not_act, saved = self._ports[_ACT].write, self._ports[_ACT].read, self._not_act, self._saved
+        reads = self._rs[_ACT] is not None
+        keys = itertools.count()
 
-    def _unpack(self, packed):
-        return self.read(_ACT, packed[0]) if type(packed) is tuple else packed
+        def pack(t: torch.Tensor):
+            if not t.is_floating_point() or t.dim() < 2 or t.data_ptr() in not_act:
+                return t
+            hit = saved.get(id(t))
+            if hit is not None and hit[0] is t:
+                return hit[1]
+            x = t.detach()
+            stored = write(next(keys), x if x.is_contiguous() else x.contiguous())
+            packed = (stored,) if reads else stored  # a tuple marks a stored activation to unpack
+            saved[id(t)] = (t, packed)
+            return packed
+
+        def unpack(packed):
+            return read(packed[0]) if type(packed) is tuple else packed
+
+        return pack, unpack if reads else _same
 
     @contextlib.contextmanager
     def forward(self):
         """Context for a training forward pass: stores saved activations through the error model."""
         self._saved.clear()
-        self._pack_count = 0
         if not self._on[_ACT]:
             yield
             return
         self._not_act = set(self._param_ptrs)  # parameters, and below the weight copies that carry read errors
-        unpack = self._unpack if self._rs[_ACT] is not None else _same
-        with torch.autograd.graph.saved_tensors_hooks(self._pack, unpack):
+        with torch.autograd.graph.saved_tensors_hooks(*self._hooks()):
             yield
         self._saved.clear()  # the stored copies stay alive in the graph; the map was only for de-duplication
 
@@ -315,8 +363,9 @@ class Injector:
 
     def _error(self, name: str, g: torch.Tensor) -> torch.Tensor | None:
         x = g if g.is_contiguous() else g.contiguous()
-        y = self.write(_ERR, name, x)
-        y = self.read(_ERR, y, inplace=y is not x)  # a private copy takes the read errors in place
+        port = self._ports[_ERR]
+        y = port.write(name, x)
+        y = port.read(y, y is not x)  # a private copy takes the read errors in place
         return None if y is g else y
 
     # -- the optimizer step: weight gradients, optimizer state, weights ---------------------------------------

@@ -263,3 +263,28 @@ def test_a_model_off_the_cpu_is_refused():
     model.to("meta")
     with pytest.raises(ValueError, match="CPU"):
         Injector(ErrorPolicy.uniform([DataType.WEIGHT], 1e-3)).attach(model)
+
+
+@pytest.mark.parametrize("old", ["previous", "zeros", "random"])
+@pytest.mark.parametrize("rate", [1e-4, 3e-3, 8e-2])  # sparse, both kinds near the switch, dense
+@pytest.mark.parametrize("fmt", ["fp32", "bf16", "int8"])
+def test_plain_float32_path_matches_the_general_one(old, rate, fmt):
+    """A write or read of contiguous float32 words takes a spelled-out path of the data type's port; the same
+    values as a non-contiguous view (converted through inject.through_core) give the same stored bits, flip
+    counts and stream state, write after write into the same buffers."""
+    m = DataTypeErrors(write_ber_0to1=rate, write_ber_1to0=rate / 3, read_ber=rate / 10, format=fmt)
+    ports = [Injector(ErrorPolicy(datatypes={DataType.ERROR: m}, fresh_old_contents=old), seed=5)._ports[DataType.ERROR]
+             for _ in range(2)]
+    gen = torch.Generator().manual_seed(1)
+    for step in range(4):
+        x = torch.randn(24, 40, generator=gen)
+        strided = x.t().contiguous().t()  # the same values, column-major
+        assert x.is_contiguous() and not strided.is_contiguous()
+        outs = []
+        for port, t in zip(ports, (x, strided)):
+            y = port.write("buf", t)
+            outs.append(port.read(y, y is not t))
+        assert torch.equal(outs[0].view(torch.int32), outs[1].view(torch.int32)), step  # bits: flips make NaNs
+        assert ports[0].stats == ports[1].stats
+        assert ports[0].ws.n01 == ports[1].ws.n01 and ports[0].ws.n10 == ports[1].ws.n10
+    assert ports[0].stats.write_flips > 0 and ports[0].stats.words_written == 4 * 24 * 40
