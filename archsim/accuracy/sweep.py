@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import pathlib
 import statistics
+import textwrap
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Literal
 
@@ -109,10 +110,14 @@ class SweepResult:
         ax.set_xlabel(f"bit error rate per bit ({self.kind}, {self.write_model if self.kind == 'write' else 'every bit'})")
         ax.set_ylabel("final test accuracy")
         nseeds = len({p.seed for p in self.points})
-        ax.set_title(f"{self.workload} on {self.dataset}: mean and min-max over {nseeds} seed(s)")
+        # the network's name carries its adaptation to the data (resnet18-mini(in_channels=1, input_size=8, ...)):
+        # wrapped, so that the title stays inside the figure
+        title = f"{self.workload} on {self.dataset}: mean and min-max over {nseeds} seed(s)"
+        ax.set_title("\n".join(textwrap.wrap(title, 64)), fontsize=9)
         ax.set_ylim(-0.02, 1.02)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+        if ax.get_legend_handles_labels()[0]:  # a sweep with no finished point yet has nothing to label
+            ax.legend(fontsize=8)
         fig.tight_layout()
         pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=120)

@@ -97,3 +97,23 @@ def test_json_into_new_folder(tmp_path):
     out = tmp_path / "new" / "a.json"
     assert main(["accuracy", *FAST, "--inject", "weight=1e-3", "--json", str(out)]) == 0
     assert json.loads(out.read_text())["command"] == "accuracy"
+
+
+def test_sweep_plot_title_inside_the_figure(tmp_path, monkeypatch):
+    """The title names the adapted network (long): it is wrapped to stay inside the figure, not clipped."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from archsim.accuracy.sweep import SweepResult
+
+    kept = []
+    monkeypatch.setattr(plt, "close", kept.append)  # keep the figure to measure it
+    res = SweepResult(workload="resnet18-mini(in_channels=1, input_size=8, num_classes=10)", dataset="digits",
+                      kind="write", write_model="directional", settings={}, points=[])
+    res.plot(str(tmp_path / "t.png"))
+    fig = kept[0]
+    fig.canvas.draw()
+    box, title = fig.bbox, fig.axes[0].title.get_window_extent()
+    assert box.x0 <= title.x0 and title.x1 <= box.x1 and title.y1 <= box.y1
