@@ -51,8 +51,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--momentum", type=float, default=0.9)
     g.add_argument("--weight-decay", type=float, default=0.0)
     g.add_argument("--schedule", choices=("cosine", "constant"), default="cosine")
-    g.add_argument("--init", choices=("pytorch", "kaiming"), default="pytorch",
-                   help="weight initialiser (kaiming lets plain ReLU stacks such as vgg16-mini and alexnet-mini train)")
+    g.add_argument("--init", choices=("pytorch", "kaiming", "kaiming-zero-residual"), default="pytorch",
+                   help="weight initialiser (kaiming lets plain ReLU stacks such as vgg16-mini and alexnet-mini train; "
+                        "kaiming-zero-residual also starts every residual block as the identity, which deep "
+                        "bottleneck stacks such as resnet50-mini need)")
     g.add_argument("--threads", type=int, default=1, help="torch threads (1 gives the same numbers everywhere)")
     g.add_argument("--seed", type=int, default=None, help="seed of the train action (default: 0)")
     g = p.add_argument_group("sweep")

@@ -270,6 +270,8 @@ class NetworkBuilder:
         return self._add(Layer(self._name("flatten", name), "flatten", (x,), shp, (_numel(shp), 1, 1)))
 
     def add(self, a: str, b: str, name: str | None = None) -> str:
+        """Elementwise sum of ``a`` and ``b``. In a residual block ``a`` is the branch and ``b`` the shortcut, the
+        order the accuracy harness's ``kaiming-zero-residual`` initialiser relies on."""
         sa, sb = self.shape(a), self.shape(b)
         if sa != sb:
             raise GraphError(f"add {name or ''}: shapes differ {sa} vs {sb}")
