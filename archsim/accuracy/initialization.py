@@ -34,6 +34,7 @@ def initialize_(model: nn.Module, init: Init, seed: int) -> nn.Module:
         return model
     if init not in INITS:
         raise ValueError(f"unknown initialiser {init!r}; allowed: {', '.join(INITS)}")
+    ends = residual_branch_ends(model) if init == "kaiming-zero-residual" else []  # checked before anything changes
     with torch.random.fork_rng(devices=[]), torch.no_grad():
         torch.manual_seed(seed)
         for m in model.modules():
@@ -49,9 +50,8 @@ def initialize_(model: nn.Module, init: Init, seed: int) -> nn.Module:
                 continue
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        if init == "kaiming-zero-residual":
-            for bn in residual_branch_ends(model):
-                nn.init.zeros_(bn.weight)
+        for bn in ends:
+            nn.init.zeros_(bn.weight)
     return model
 
 

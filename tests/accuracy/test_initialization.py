@@ -43,8 +43,11 @@ def test_zero_residual_otherwise_equals_kaiming(digits):
 
 
 def test_zero_residual_needs_a_graph_model():
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
+    before = [p.clone() for p in model.parameters()]
     with pytest.raises(ValueError, match="workload graph"):
-        initialize_(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2)), "kaiming-zero-residual", 0)
+        initialize_(model, "kaiming-zero-residual", 0)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))  # refused before anything changed
 
 
 def test_every_place_that_names_initialisers_offers_the_same():
