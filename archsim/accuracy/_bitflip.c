@@ -678,13 +678,19 @@ static int resolve_dense(Stream *s, Slot *slot, const Segs *g, int64_t bits, int
     return 0;
 }
 
-/* the stored words of u[0..n) into words w.. of a shadow: one loop per format, so that each vectorises */
+/* the stored words of u[0..n) into words w.. of a shadow; called with a constant format (stored_words), so that
+ * enc and shadow_put fold to that format's loop, which vectorises */
+static inline __attribute__((always_inline)) void stored_words_as(void *shadow, int64_t w, const uint32_t *restrict u,
+                                                                  int64_t n, const int fmt, float sc) {
+    for (int64_t j = 0; j < n; j++) shadow_put(shadow, w + j, enc(u[j], fmt, sc), fmt);
+}
+
 static void stored_words(void *shadow, int64_t w, const uint32_t *restrict u, int64_t n, int fmt, float sc) {
     switch (fmt) {
-    case FP32: memcpy((uint32_t *)shadow + w, u, 4 * (size_t)n); break;
-    case BF16: { uint16_t *restrict d = (uint16_t *)shadow + w; for (int64_t j = 0; j < n; j++) d[j] = (uint16_t)bf16_enc(u[j]); } break;
-    case FP16: { uint16_t *restrict d = (uint16_t *)shadow + w; for (int64_t j = 0; j < n; j++) d[j] = (uint16_t)fp16_enc(u[j]); } break;
-    default: { uint8_t *restrict d = (uint8_t *)shadow + w; for (int64_t j = 0; j < n; j++) d[j] = (uint8_t)int8_enc(u[j], sc); } break;
+    case FP32: stored_words_as(shadow, w, u, n, FP32, sc); break;
+    case BF16: stored_words_as(shadow, w, u, n, BF16, sc); break;
+    case FP16: stored_words_as(shadow, w, u, n, FP16, sc); break;
+    default: stored_words_as(shadow, w, u, n, INT8, sc); break;
     }
 }
 
