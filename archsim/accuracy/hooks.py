@@ -153,14 +153,15 @@ class _Port:
             return new
         n = new.numel()
         self.stats.words_written += n
+        copy_first = self.dense or n * self.cand >= COPY_FIRST  # directional writes only
         if self.sym:
             y, k = through_core(new, self.codec, ws.flip, inplace=inplace)
         elif self.int8 or inplace or new.dtype is not _F32 or not new.is_contiguous() or not new.is_cpu:
             y, k = through_core(new, self.codec, ws.write, self.slot(key), tail=(self.old, self.keep),
-                                inplace=inplace, copy_first=self.dense or n * self.cand >= COPY_FIRST)
+                                inplace=inplace, copy_first=copy_first)
         else:  # through_core for a fresh directional write of plain float32 words, spelled out (as in read)
             p, y, k = new.data_ptr(), new, -1
-            if not (self.dense or n * self.cand >= COPY_FIRST):
+            if not copy_first:
                 k = ws.write(self.slot(key), p, None, n, None, self.old, self.keep)
             if k < 0:  # a copy first (dense, or candidates expected), or some bit failed
                 c = torch.empty_like(new)
@@ -186,18 +187,18 @@ class Injector:
         self.seed = seed
         self.models: dict[DataType, DataTypeErrors] = {dt: policy.get(dt) for dt in ALL_DATATYPES}
         self.codecs: dict[DataType, Codec] = {dt: codec(m.format, m.int8_scale) for dt, m in self.models.items()}
-        # one Bernoulli stream per data type and access kind, over all the bits that data type reads / writes;
-        # None where that access has no errors
-        self._rs = {dt: every_bit_stream(stream_seed(seed, i, _READ), m.read_ber, self.codecs[dt])
-                    if m.reads else None for i, (dt, m) in enumerate(self.models.items())}
-        self._ws = {dt: (every_bit_stream(stream_seed(seed, i, _WRITE), m.write_ber, self.codecs[dt])
-                         if m.write_model == "symmetric" else
-                         write_stream(stream_seed(seed, i, _WRITE), m.write_ber_0to1, m.write_ber_1to0,
-                                      self.codecs[dt])) if m.writes else None
-                    for i, (dt, m) in enumerate(self.models.items())}
+        # one Bernoulli stream per data type and access kind, over all the bits that data type reads / writes
+        # (None where that access has no errors), kept by the data type's port
         old, keep = OLD_MODE[policy.fresh_old_contents], policy.fresh_old_contents == "previous"
-        self._ports = {dt: _Port(self._ws[dt], self._rs[dt], self.codecs[dt], m, old, keep)
-                       for dt, m in self.models.items()}
+        self._ports: dict[DataType, _Port] = {}
+        for i, (dt, m) in enumerate(self.models.items()):
+            c = self.codecs[dt]
+            rs = every_bit_stream(stream_seed(seed, i, _READ), m.read_ber, c) if m.reads else None
+            ws = None
+            if m.writes:
+                ws = (every_bit_stream(stream_seed(seed, i, _WRITE), m.write_ber, c) if m.write_model == "symmetric"
+                      else write_stream(stream_seed(seed, i, _WRITE), m.write_ber_0to1, m.write_ber_1to0, c))
+            self._ports[dt] = _Port(ws, rs, c, m, old, keep)
         self.stats: dict[DataType, FlipStats] = {dt: port.stats for dt, port in self._ports.items()}
         self._on = {dt: m.active for dt, m in self.models.items()}
         self._model = None
@@ -227,7 +228,7 @@ class Injector:
 
     @property
     def reads_weights(self) -> bool:
-        return self._rs[_WGT] is not None
+        return self._ports[_WGT].rs is not None
 
     def summary(self) -> dict:
         return {dt.value: self.stats[dt].as_dict() for dt in ALL_DATATYPES}
@@ -252,11 +253,11 @@ class Injector:
 
     def _read_all_(self, dt: DataType, seg: _Segments) -> None:
         """Read errors of every tensor of ``seg``, in place (the optimizer uses what it reads)."""
-        rs = self._rs[dt]
-        if rs is None:
+        port = self._ports[dt]
+        if port.rs is None:
             return
-        self.stats[dt].words_read += seg.words
-        self.stats[dt].read_flips += rs.flip(seg.ptrs, seg.ptrs, seg.ns, seg.scales)
+        port.stats.words_read += seg.words
+        port.stats.read_flips += port.rs.flip(seg.ptrs, seg.ptrs, seg.ns, seg.scales)
         seg.done()
 
     def _write_all_(self, dt: DataType, key, seg: _Segments, old: int | None = None, keep: bool | None = None
@@ -292,8 +293,8 @@ class Injector:
         """The pack and unpack hooks of one forward pass. Pack stores a saved floating tensor of two or more
         dimensions that is not a parameter (nor a weight copy) as buffer number k of this pass, once however many
         ops save it; unpack reads a stored one back. Closures over what they use: they run for every saved tensor."""
-        write, read, not_act, saved = self._ports[_ACT].write, self._ports[_ACT].read, self._not_act, self._saved
-        reads = self._rs[_ACT] is not None
+        port, not_act, saved = self._ports[_ACT], self._not_act, self._saved
+        write, read, reads = port.write, port.read, port.rs is not None
         keys = itertools.count()
 
         def pack(t: torch.Tensor):
@@ -327,10 +328,9 @@ class Injector:
 
     # -- weights (reads), errors -----------------------------------------------------------------------------
     def read_weight(self, name: str, w: torch.Tensor) -> torch.Tensor:
-        rs = self._rs[_WGT]
+        rs, st = self._ports[_WGT].rs, self._ports[_WGT].stats
         if rs is None or self._model is None or not self._model.training:
             return w
-        st = self.stats[_WGT]
         n = w.numel()
         st.words_read += n
         if w.dtype is not torch.float32 or not w.is_contiguous():

@@ -242,7 +242,7 @@ def test_dense_and_sparse_streams_in_training_keep_directional_semantics(digits)
         pol = ErrorPolicy(datatypes={DataType.WEIGHT: DataTypeErrors(write_ber_0to1=rate, write_ber_1to0=rate / 4,
                                                                      format="bf16")})
         inj = Injector(pol, seed=3).attach(model)
-        assert inj._ws[DataType.WEIGHT].dense == (rate * 16 >= DENSE_CANDIDATES)
+        assert inj._ports[DataType.WEIGHT].ws.dense == (rate * 16 >= DENSE_CANDIDATES)
         c = inj.codecs[DataType.WEIGHT]
         for xb, yb in _batches(digits, n=3):
             old = [c.encode(p.detach().clone()) for p in model.parameters()]

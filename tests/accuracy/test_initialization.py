@@ -6,12 +6,12 @@ import pytest
 import torch
 
 from archsim.accuracy.initialization import INITS, Init, initialize_, residual_branch_ends
-from archsim.accuracy.models import build_model
+from archsim.accuracy.models import _key, build_model
 from archsim.accuracy.train import TrainSettings, network_for, train
 
 
 def _bn(model, name):
-    return model.mods[name.replace(".", "_")]
+    return model.mods[_key(name)]
 
 
 def test_zero_residual_zeroes_each_branch_end_and_nothing_else(digits):
