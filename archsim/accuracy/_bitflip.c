@@ -593,9 +593,10 @@ static int resolve_sparse(Stream *s, Slot *slot, const Segs *g, int64_t bits, in
 /* ---- dense directional writes: every word compared with its old contents ------------------------------------ *
  * Each direction's failing bits are a Bernoulli process over the bits that switch that way, in word order: the
  * "switch space" of that direction. The pass works in blocks of DBLK words of one segment:
- *   1. per word (branch-free, vectorisable): the stored word, the bits it switches each way and their running
- *      counts, i.e. where each word starts in each switch space;
- *   2. per direction, per failing bit: its position in the switch space is the last one plus one plus a geometric
+ *   1. per word (branch-free, vectorisable): the stored word, the bits it switches each way and their counts, and
+ *      each direction's total in the block;
+ *   2. per direction: where its next failing bit lies past that total, only the gap is counted down; else the
+ *      running counts (where each word starts in the switch space), then per failing bit: its position in the switch space is the last one plus one plus a geometric
  *      gap (the process carries over from block to block and call to call); the word that holds it is found by
  *      walking the running counts forward, and the bit is the k-th set bit of the word's switching bits
  *      (one pdep where the CPU has a fast one);
