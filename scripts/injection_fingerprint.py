@@ -4,7 +4,7 @@
 
 and compare the two files (``json.load`` both; every key must hold the same value).
 
-Trains resnet18-mini on the embedded digits for 12 steps (SGD with momentum, and Adam) under 19 error policies --
+Trains resnet18-mini on the embedded digits for 12 steps (SGD with momentum, and Adam) under 22 error policies --
 every write model, fp32 / bf16 / fp16 / int8 (per-tensor and fixed scale), emulated storage, the three kinds of old
 contents, rates from 1e-14 to 0.7 -- and writes a hash of the final weights and optimizer state, the losses (exact,
 as hex) and the flip counts of each run. A change meant only for speed must leave every entry equal: that keeps the
@@ -53,6 +53,10 @@ CASES = {
     "int8_fixed": _all(read_ber=1e-4, write_ber_0to1=1e-4, write_ber_1to0=3e-5, format="int8", int8_scale=0.02),
     "fp16_sym": _all(read_ber=1e-4, write_ber_0to1=1e-4, write_ber_1to0=1e-4, format="fp16", write_model="symmetric"),
     "bf16_hi": _all(read_ber=1e-3, write_ber_0to1=8e-2, write_ber_1to0=1e-6, format="bf16"),
+    # sparse directional streams whose gaps come from the alias table (5.4e-3 < p_max, under 0.25 candidates a word)
+    "bf16_sparse_table": _all(read_ber=1e-5, write_ber_0to1=1e-2, write_ber_1to0=4e-7, format="bf16"),
+    "fp32_sparse_table": _all(read_ber=1e-5, write_ber_0to1=6e-3, write_ber_1to0=2e-7),
+    "random_table": _all(read_ber=1e-5, write_ber_0to1=1e-2, write_ber_1to0=3e-3, format="bf16", fresh="random"),
     "tiny": _all(read_ber=1e-13, write_ber_0to1=1e-13, write_ber_1to0=1e-14),
 }
 

@@ -205,14 +205,20 @@ static void geo_init(Geo *g, double p) {
     while (ns) { int l = small[--ns]; g->thr[l] = UINT64_C(1) << GEO_FRAC; g->alias[l] = (uint8_t)l; } /* rounding */
 }
 
+/* the table's bin of a draw x: its top bits pick bin i, kept where the low bits fall below thr[i], else alias[i]
+ * (selected by a mask: which of the two it is follows no pattern, so a branch would be mispredicted often) */
+static inline unsigned geo_bin(const Geo *g, uint64_t x) {
+    unsigned i = (unsigned)(x >> GEO_FRAC);
+    unsigned keep = 0u - (unsigned)((x & ((UINT64_C(1) << GEO_FRAC) - 1)) < g->thr[i]);
+    return (i & keep) | ((unsigned)g->alias[i] & ~keep);
+}
+
 /* good bits before the next failing one */
 static inline int64_t draw_gap(Rng *r, const Geo *g) {
     if (g->table) {
         int64_t base = 0;
         for (;;) {
-            uint64_t x = rng_next(r);
-            unsigned i = (unsigned)(x >> GEO_FRAC);
-            unsigned k = (x & ((UINT64_C(1) << GEO_FRAC) - 1)) < g->thr[i] ? i : g->alias[i];
+            unsigned k = geo_bin(g, rng_next(r));
             if (k < GEO_TAIL) return base + k;
             base += GEO_TAIL;
         }
@@ -405,7 +411,8 @@ typedef struct {
     int64_t gap, gap01, gap10;       /* good bits before the next failing one, per process */
     int dense, fmt, shift;
     int64_t n01, n10;                /* the last call's failed switches by direction */
-    List fails;                      /* scratch: failing (word, mask) of one call */
+    List fails;                      /* scratch: failing (word, mask) of one sparse write, at 1..k (0: a sentinel) */
+    List sw;                         /* scratch: a sparse write's switching candidates (a: index << 1 | new bit) */
     struct Block *blk;               /* scratch of the block passes (allocated at the first) */
 } Stream;
 
@@ -452,6 +459,7 @@ static int Stream_init(Stream *self, PyObject *args, PyObject *kw) {
 
 static void Stream_dealloc(Stream *self) {
     list_free(&self->fails);
+    list_free(&self->sw);
     PyMem_Free(self->blk);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -467,10 +475,10 @@ typedef struct Block {
                                               * writes one past the last) */
 } Block;
 
-/* apply the (word, mask) list, sorted by word, to dst */
+/* apply the (word, mask) list, sorted by word, at 1..k of s->fails (resolve_sparse), to dst */
 static void apply_fails(const Stream *s, const Segs *g) {
     Cur c = {g, 0, 0};
-    for (Py_ssize_t j = 0; j < s->fails.k; j++) {
+    for (Py_ssize_t j = 1; j <= s->fails.k; j++) {
         int64_t w = s->fails.a[j];
         const Seg *sg = cur_at(&c, w);
         uint32_t *d = sg->dst + (w - c.base);
@@ -549,43 +557,149 @@ static inline uint32_t word_at(Cur *c, int64_t w, int fmt, int from_dst) {
     return enc((from_dst ? sg->dst : sg->src)[w - c->base], fmt, sg->scale);
 }
 
+/* Append the failing positions of the stream's every-bit process in [0, bits) to l->a (l->b is left for the caller
+ * to fill) and leave its gap past them: `while (pos < bits) { push(pos); pos = next_pos(pos, draw_gap()); }`, the
+ * same draws giving the same positions. With the alias table the gaps are unrolled into their draws, without a
+ * branch per draw other than the loop's: a draw either ends a gap (a position, kept by advancing the count) or adds
+ * GEO_TAIL to it; the tail bin is taken a quarter of the time or less, which the branch predictor cannot foresee. */
+static int draw_positions(Stream *s, List *l, int64_t bits) {
+    const int64_t lim = bits < NEVER ? bits : NEVER; /* a position from NEVER on is never reached */
+    int64_t pos = s->gap;
+    if (pos >= lim) { s->gap = gap_after(pos, bits); return 0; }
+    const Geo *geo = &s->geo;
+    /* room for the expected number and more (up to 2^22 at first); grown in the loop if the draws run past it */
+    double want = (double)(bits - pos) * s->p;
+    want = want * 1.05 + 8.0 * sqrt(want) + 64.0;
+    if (list_reserve(l, l->k + (Py_ssize_t)(want < 0x1p22 ? want : 0x1p22))) return -1;
+    Rng r = s->rng; /* a local copy: the stores below could otherwise alias its words */
+    Py_ssize_t k = l->k, cap = l->cap;
+    int64_t *a = l->a;
+    a[k++] = pos;
+    if (geo->table) {
+        int64_t base = pos + 1;
+        for (;;) {
+            if (k == cap) {
+                l->k = k;
+                if (list_reserve(l, 2 * cap)) { s->rng = r; return -1; }
+                cap = l->cap; a = l->a;
+            }
+            int64_t bin = geo_bin(geo, rng_next(&r));
+            int64_t ends = bin < GEO_TAIL, cand = base + bin;
+            if (ends && cand >= lim) { pos = cand; break; }
+            a[k] = cand;
+            k += ends;
+            base = ends ? cand + 1 : base + GEO_TAIL;
+        }
+    } else {
+        for (;;) {
+            pos = next_pos(pos, draw_gap(&r, geo));
+            if (pos >= lim) break;
+            if (k == cap) {
+                l->k = k;
+                if (list_reserve(l, 2 * cap)) { s->rng = r; return -1; }
+                cap = l->cap; a = l->a;
+            }
+            a[k++] = pos;
+        }
+    }
+    s->rng = r;
+    l->k = k;
+    s->gap = gap_after(pos, bits);
+    return 0;
+}
+
+/* out[j] = the stored word (src, or dst with from_dst) that holds bit pos[j] (increasing); with a constant format
+ * (gather_words) the encoder folds to that format's, and the loads do not wait on one another */
+static inline __attribute__((always_inline)) void gather_as(const Segs *g, const int64_t *restrict pos,
+                                                            uint32_t *restrict out, Py_ssize_t n, int from_dst,
+                                                            const int fmt) {
+    const int sh = FMT_SHIFT[fmt];
+    if (g->k == 1) {
+        const uint32_t *restrict u = from_dst ? g->seg[0].dst : g->seg[0].src;
+        const float sc = g->seg[0].scale;
+        for (Py_ssize_t j = 0; j < n; j++) out[j] = enc(u[pos[j] >> sh], fmt, sc);
+        return;
+    }
+    Cur c = {g, 0, 0};
+    for (Py_ssize_t j = 0; j < n; j++) out[j] = word_at(&c, pos[j] >> sh, fmt, from_dst);
+}
+
+static void gather_words(const Segs *g, const int64_t *pos, uint32_t *out, Py_ssize_t n, int from_dst, int fmt) {
+    switch (fmt) {
+    case FP32: gather_as(g, pos, out, n, from_dst, FP32); break;
+    case BF16: gather_as(g, pos, out, n, from_dst, BF16); break;
+    case FP16: gather_as(g, pos, out, n, from_dst, FP16); break;
+    default: gather_as(g, pos, out, n, from_dst, INT8); break;
+    }
+}
+
 /* sparse directional write: candidates at p_max, kept with p_dir / p_max where the write switches them */
 static int resolve_sparse(Stream *s, Slot *slot, const Segs *g, int64_t bits, int use_slot, int random_old) {
     const int64_t *cand;
     const uint32_t *old;
     Py_ssize_t k;
     List fresh = {0};
-    uint32_t bmask = (1u << s->shift) - 1u;
+    const int sh = s->shift;
+    const uint32_t bmask = (1u << sh) - 1u;
     if (use_slot && slot->bits == bits && !slot->dense) {
         cand = slot->l.a; old = slot->l.b; k = slot->l.k;
-    } else { /* no old contents captured: draw the candidates now over a cleared (or random) buffer */
+    } else if (random_old) { /* no old contents captured: candidates now, each with a random old word drawn after it */
         int64_t pos = s->gap;
         while (pos < bits && pos < NEVER) {
-            if (list_push(&fresh, pos, random_old ? (uint32_t)rng_next(&s->rng) : 0u)) { list_free(&fresh); return -1; }
+            if (list_push(&fresh, pos, (uint32_t)rng_next(&s->rng))) { list_free(&fresh); return -1; }
             pos = next_pos(pos, draw_gap(&s->rng, &s->geo));
         }
         s->gap = gap_after(pos, bits);
         cand = fresh.a; old = fresh.b; k = fresh.k;
+    } else { /* no old contents captured: candidates now, over a cleared buffer */
+        if (draw_positions(s, &fresh, bits)) { list_free(&fresh); return -1; }
+        if (fresh.k) memset(fresh.b, 0, (size_t)fresh.k * sizeof(uint32_t));
+        cand = fresh.a; old = fresh.b; k = fresh.k;
     }
-    Cur c = {g, 0, 0};
-    int64_t cw = -1;
-    uint32_t m = 0;
     s->fails.k = 0;
     s->n01 = s->n10 = 0;
+    if (!k) { list_free(&fresh); return 0; }
+    if (list_reserve(&s->sw, k) || list_reserve(&s->fails, k + 1)) { list_free(&fresh); return -1; }
+    /* 1. the new stored word at each candidate (independent loads) */
+    gather_words(g, cand, s->sw.b, k, 0, s->fmt);
+    /* 2. the candidates that the write switches, with their new bit (branch-free) */
+    int64_t *sw = s->sw.a;
+    const uint32_t *nw = s->sw.b;
+    Py_ssize_t m = 0;
     for (Py_ssize_t j = 0; j < k; j++) {
-        int64_t w = cand[j] >> s->shift;
-        uint32_t b = (uint32_t)(cand[j] & bmask), nb = (word_at(&c, w, s->fmt, 0) >> b) & 1u;
-        if (nb == ((old[j] >> b) & 1u)) continue; /* the write does not switch this bit */
-        double keep = nb ? s->keep01 : s->keep10;
-        if (keep < 1.0 && !(rng_uniform(&s->rng) < keep)) continue;
-        if (nb) s->n01++; else s->n10++;
-        if (w != cw) {
-            if (cw >= 0 && list_push(&s->fails, cw, m)) { list_free(&fresh); return -1; }
-            cw = w; m = 0;
-        }
-        m |= 1u << b;
+        uint32_t b = (uint32_t)(cand[j] & bmask), nb = (nw[j] >> b) & 1u, ob = (old[j] >> b) & 1u;
+        sw[m] = (int64_t)j << 1 | nb;
+        m += nb ^ ob;
     }
-    if (cw >= 0 && list_push(&s->fails, cw, m)) { list_free(&fresh); return -1; }
+    /* 3. in order, each kept with its direction's p_dir / p_max -- a uniform drawn only where that is below 1 -- and
+     *    merged into one (word, mask) a failing word at 1.. of s->fails (0: a sentinel), branch-free: the generator
+     *    advances by a select, and an entry is written always and counted only for a new word */
+    Rng r = s->rng;
+    int64_t *fa = s->fails.a;
+    uint32_t *fb = s->fails.b;
+    fa[0] = -1; fb[0] = 0u;
+    Py_ssize_t h = 0;
+    int64_t n01 = 0, n10 = 0;
+    const double keep_dir[2] = {s->keep10, s->keep01};
+    for (Py_ssize_t i = 0; i < m; i++) {
+        const int64_t e = sw[i], c = cand[e >> 1];
+        const uint32_t nb = (uint32_t)(e & 1);
+        const double keep = keep_dir[nb];
+        Rng nx = r;
+        const double u = (double)(rng_next(&nx) >> 11) * 0x1.0p-53;
+        const int draw = keep < 1.0, acc = !draw | (u < keep);
+        for (int t = 0; t < 4; t++) r.s[t] = draw ? nx.s[t] : r.s[t];
+        const int64_t w = c >> sh;
+        const int fresh_word = acc & (w != fa[h]);
+        h += fresh_word;
+        fb[h] = (fresh_word ? 0u : fb[h]) | (acc ? 1u << (c & bmask) : 0u);
+        fa[h] = acc ? w : fa[h];
+        n01 += acc & (int)nb;
+        n10 += acc & (int)!nb;
+    }
+    s->rng = r;
+    s->fails.k = h;
+    s->n01 = n01; s->n10 = n10;
     list_free(&fresh);
     return 0;
 }
@@ -707,14 +821,9 @@ static int capture(Stream *s, Slot *slot, const Segs *g, int64_t bits, int from_
             stored_words(slot->shadow, w, from_dst ? sg->dst : sg->src, sg->n, s->fmt, sg->scale);
             w += sg->n;
         }
-    } else {
-        Cur c = {g, 0, 0};
-        int64_t pos = s->gap;
-        while (pos < bits && pos < NEVER) {
-            if (list_push(&slot->l, pos, word_at(&c, pos >> s->shift, s->fmt, from_dst))) return -1;
-            pos = next_pos(pos, draw_gap(&s->rng, &s->geo));
-        }
-        s->gap = gap_after(pos, bits);
+    } else { /* the next write's candidates, then the stored words that hold them */
+        if (draw_positions(s, &slot->l, bits)) return -1;
+        gather_words(g, slot->l.a, slot->l.b, slot->l.k, from_dst, s->fmt);
     }
     slot->bits = bits;
     return 0;
@@ -775,12 +884,7 @@ static PyObject *Stream_positions(Stream *s, PyObject *arg) {
     if (bits == -1 && PyErr_Occurred()) return NULL;
     if (bits < 0) { PyErr_SetString(PyExc_ValueError, "bits must be >= 0"); return NULL; }
     List l = {0};
-    int64_t pos = s->gap;
-    while (pos < bits && pos < NEVER) {
-        if (list_push(&l, pos, 0)) { list_free(&l); return PyErr_NoMemory(); }
-        pos = next_pos(pos, draw_gap(&s->rng, &s->geo));
-    }
-    s->gap = gap_after(pos, bits);
+    if (draw_positions(s, &l, bits)) { list_free(&l); return PyErr_NoMemory(); }
     PyObject *out = PyBytes_FromStringAndSize((const char *)l.a, (Py_ssize_t)(l.k * sizeof(int64_t)));
     list_free(&l);
     return out;
