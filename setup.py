@@ -6,5 +6,5 @@ setup(ext_modules=[
     # machine of this project's kind has (gcc); no fast-math, the formats' rounding must be IEEE's
     Extension("archsim.accuracy._bitflip", ["archsim/accuracy/_bitflip.c"],
               depends=["archsim/accuracy/_bitflip_dense.h"],  # included once per instruction-set build
-              extra_compile_args=["-O3", "-std=c11", "-fno-fast-math"]),
+              extra_compile_args=["-O3", "-std=c11", "-fno-fast-math", "-fno-strict-aliasing"]),
 ])

@@ -1,2 +1,2 @@
 """archsim: SRAM vs STT-MRAM scratchpads in DNN training accelerators."""
-__version__ = "0.3.0"
+__version__ = "0.4.0"

@@ -9,8 +9,9 @@ every write model, fp32 / bf16 / fp16 / int8 (per-tensor and fixed scale), emula
 contents, rates from 1e-14 to 0.7 -- and writes a hash of the final weights and optimizer state, the losses (exact,
 as hex) and the flip counts of each run. A change meant only for speed must leave every entry equal: that keeps the
 seeded numbers in docs/results.md and docs/accuracy.md reproducible (archsim 0.2.0's compiled core drew a new
-random stream, so fingerprints of 0.1.0 and 0.2.0 differ by design). The floats depend on the CPU and the torch
-build, so compare fingerprints made on the same machine.
+random stream, so fingerprints of 0.1.0 and 0.2.0 differ by design; 0.4.0 draws a dense direction at 1/64 per
+switching bit or more bit-parallel, so its bf16_hi and weights_hi differ from 0.3.0's). The floats depend on the
+CPU and the torch build, so compare fingerprints made on the same machine.
 """
 import hashlib
 import json

@@ -15,9 +15,11 @@
  *  - Directional (STT-MRAM) write errors: a bit that the write switches 0 -> 1 fails with p01, 1 -> 0 with p10,
  *    unchanged bits never. Sparse streams draw candidates at p_max = max(p01, p10) before the write and keep a
  *    switching candidate with p_dir / p_max (thinning, Lewis & Shedler 1979). Dense streams (many candidates per
- *    word) compare every word with the old contents and run one geometric process per direction over the bits
+ *    word) compare every word with the old contents and run one Bernoulli process per direction over the bits
  *    that switch in that direction, each from its own generator (the stream's, jumped ahead 2^128 and 2^129
- *    draws), in blocks (_bitflip_dense.h). Both give each switching bit exactly its direction's probability.
+ *    draws), in blocks (_bitflip_dense.h): by geometric gaps below 1/64 per switching bit, bit-parallel from there
+ *    (BP_MIN: 64 Bernoulli bits a word, made by comparing random bits with the rate's binary digits). All of them
+ *    give each switching bit exactly its direction's probability.
  *  - Stored formats: fp32 (the bits of the tensor), bf16 (round to nearest even on the upper half, like
  *    torch.bfloat16; NaN -> 0x7FC0), fp16 (IEEE binary16, round to nearest even, overflow to infinity, like
  *    torch.float16; NaN -> 0x7E00 with its sign) and int8 (two's complement q = clamp(rint(x / s), -128, 127), NaN -> 0, read back as
@@ -111,7 +113,7 @@ static inline uint32_t flipped(uint32_t u, uint32_t mask, int fmt, float s) {
 /* set bits of a 32-bit word, SWAR (Warren, "Hacker's Delight", 2nd ed., fig. 5-2): the portable build has no
  * popcnt instruction (libgcc's fallback is a call), and in this form, without the final multiply that GCC turns
  * into popcnt, a loop of them vectorises with AVX2, which has no vector popcount */
-static inline int popc(uint32_t v) {
+static inline __attribute__((always_inline)) int popc(uint32_t v) {
     v = v - ((v >> 1) & 0x55555555u);
     v = (v & 0x33333333u) + ((v >> 2) & 0x33333333u);
     v = (v + (v >> 4)) & 0x0F0F0F0Fu;
@@ -155,6 +157,53 @@ static void rng_jump(Rng *r) {
 }
 
 static inline double rng_uniform(Rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; } /* [0, 1) */
+
+/* ---- bit-parallel Bernoulli words ----------------------------------------------------------------------------- *
+ * 64 independent Bernoulli(p) bits at once. Bit b of a word compares its own uniform U = 0.u1 u2 u3 ... (u_i: bit b
+ * of the i-th draw) with p = 0.d1 d2 d3 ... digit by digit, most significant first, and is 1 iff U < p: it is
+ * decided at the first digit where u_i != d_i (1 where d_i = 1, u_i = 0; 0 where d_i = 0, u_i = 1), and a bit still
+ * equal to p's digits after the last one has U >= p: 0. Each digit decides half of the bits left, so a word takes
+ * log2(64) + 1.3 draws on average whatever p is. Exact for a p whose binary digits end within 64 places: every
+ * double from 2^-11 up (Knuth & Yao, "The complexity of nonuniform random number generation", 1976, draw a
+ * Bernoulli variate this way, one bit at a time; here 64 at a time and branch-free per digit).
+ *
+ * Words come four at a time from four xoshiro256** lanes (Rng4: each state word of the four lanes side by side,
+ * so that the AVX2 builds step all four in one register per state word); every lane draws while any bit of the
+ * four words is undecided, so every build gives the same words. Each lane is seeded through splitmix64 from one
+ * draw of the direction's generator (the seeding Blackman & Vigna recommend for xoshiro states). */
+typedef struct { uint64_t s[4][4]; } Rng4; /* s[j][k]: state word j of lane k */
+
+static void rng4_seed(Rng4 *g, Rng *from) {
+    for (int k = 0; k < 4; k++) {
+        Rng t;
+        rng_seed(&t, rng_next(from));
+        for (int j = 0; j < 4; j++) g->s[j][k] = t.s[j];
+    }
+}
+
+/* four Bernoulli words of p = dig * 2^-64 (dig = ~0: p = 1), the portable way */
+static inline void bern4(Rng4 *g, uint64_t dig, uint64_t *out) {
+    if (dig == ~UINT64_C(0)) { for (int k = 0; k < 4; k++) out[k] = ~UINT64_C(0); return; }
+    uint64_t und[4], res[4];
+    for (int k = 0; k < 4; k++) { und[k] = ~UINT64_C(0); res[k] = 0u; }
+    for (int i = 63; i >= 0 && (und[0] | und[1] | und[2] | und[3]); i--) {
+        const uint64_t m = UINT64_C(0) - ((dig >> i) & 1u);
+        for (int k = 0; k < 4; k++) {
+            uint64_t *s0 = &g->s[0][k], *s1 = &g->s[1][k], *s2 = &g->s[2][k], *s3 = &g->s[3][k];
+            const uint64_t x = rotl(*s1 * 5u, 7) * 9u, t = *s1 << 17; /* rng_next on lane k */
+            *s2 ^= *s0; *s3 ^= *s1; *s1 ^= *s2; *s0 ^= *s3; *s2 ^= t; *s3 = rotl(*s3, 45);
+            res[k] |= und[k] & ~x & m; /* digit 1, drawn 0: U < p */
+            und[k] &= ~(x ^ m);        /* still equal to p's digits */
+        }
+    }
+    for (int k = 0; k < 4; k++) out[k] = res[k];
+}
+
+/* A dense stream's direction whose rate is at least this draws its failing bits bit-parallel (Bernoulli words over
+ * the block's switching bits, deposited by pdep) instead of by geometric gaps: a block then costs the same whatever
+ * the rate, where gaps cost a draw and a walk per failing bit (measured in docs/performance.md, "archsim 0.4.0");
+ * a power of two above 2^-11, so that every rate it admits is exact. */
+#define BP_MIN 0.015625
 
 /* A gap past any run of bits (p = 0, or a gap beyond 4e18 bits at an astronomically small rate): sticky, never
  * counted down, so such a process never fails however many bits pass. */
@@ -409,6 +458,9 @@ typedef struct {
     double p, p01, p10, keep01, keep10;  /* p: every-bit rate, or the candidates' rate p_max (directional) */
     Geo geo, geo01, geo10;               /* the gap laws at p, p01, p10 */
     int64_t gap, gap01, gap10;       /* good bits before the next failing one, per process */
+    int bp[2];                       /* a dense stream's direction (0: 0 -> 1, 1: 1 -> 0) drawn bit-parallel */
+    uint64_t dig[2];                 /* ... at its rate's binary digits, p_dir * 2^64 (exact; ~0: p_dir = 1) */
+    Rng4 bpg[2];                     /* ... from these lanes (seeded from rng01, rng10) */
     int dense, fmt, shift;
     int64_t n01, n10;                /* the last call's failed switches by direction */
     List fails;                      /* scratch: failing (word, mask) of one sparse write, at 1..k (0: a sentinel) */
@@ -450,9 +502,15 @@ static int Stream_init(Stream *self, PyObject *args, PyObject *kw) {
         self->rng10 = self->rng01;
         rng_jump(&self->rng10);
     }
+    for (int d = 0; d < 2; d++) {
+        double pd = d ? p10 : p01;
+        self->bp[d] = dense && pd >= BP_MIN;
+        self->dig[d] = !self->bp[d] ? 0u : pd >= 1.0 ? ~UINT64_C(0) : (uint64_t)ldexp(pd, 64);
+        if (self->bp[d]) rng4_seed(&self->bpg[d], d ? &self->rng10 : &self->rng01);
+    }
     self->gap = draw_gap(&self->rng, &self->geo);
-    self->gap01 = dense ? draw_gap(&self->rng01, &self->geo01) : NEVER;
-    self->gap10 = dense ? draw_gap(&self->rng10, &self->geo10) : NEVER;
+    self->gap01 = dense && !self->bp[0] ? draw_gap(&self->rng01, &self->geo01) : NEVER;
+    self->gap10 = dense && !self->bp[1] ? draw_gap(&self->rng10, &self->geo10) : NEVER;
     self->n01 = self->n10 = 0;
     return 0;
 }
@@ -469,8 +527,14 @@ static void Stream_dealloc(Stream *self) {
 #define DPAD 8 /* running counts past the block's end, for 8-wide compares */
 
 typedef struct Block {
-    uint32_t nw[DBLK], e[2][DBLK], f[DBLK];  /* stored words; bits switching 0 -> 1 and 1 -> 0; failing bits */
-    int32_t c[2][DBLK + 1 + DPAD];           /* running counts of switching bits before word i (c[n]: the block's) */
+    uint32_t f[DBLK];                        /* every-bit flips: failing bits of each word */
+    /* dense writes: the stored words; the bits switching 0 -> 1 and 1 -> 0 and the failing bits, packed at the
+     * format's width (word j at bits j * width.. of the 64-bit chunks; +1: a reader of 64 bits past the last); the
+     * Bernoulli words of a bit-parallel direction (drawn four at a time, at most one per 64 switching bits) */
+    uint32_t nw[DBLK];
+    uint64_t e[2][DBLK / 2 + 1], fp[DBLK / 2 + 1], bern[DBLK / 2 + 8];
+    int32_t c[2][DBLK + 1 + DPAD];           /* per direction drawn by gaps: running counts of its switching bits
+                                              * before word i (c[n]: the block's) */
     int32_t hit[DBLK + 1];                   /* words with some failing bit, each once (+1: the branch-free listing
                                               * writes one past the last) */
 } Block;
@@ -707,18 +771,22 @@ static int resolve_sparse(Stream *s, Slot *slot, const Segs *g, int64_t bits, in
 /* ---- dense directional writes: every word compared with its old contents ------------------------------------ *
  * Each direction's failing bits are a Bernoulli process over the bits that switch that way, in word order: the
  * "switch space" of that direction. The pass works in blocks of DBLK words of one segment:
- *   1. per word (branch-free, vectorisable): the stored word, the bits it switches each way and their counts, and
- *      each direction's total in the block;
- *   2. per direction: where its next failing bit lies past that total, only the gap is counted down; else the
- *      running counts (where each word starts in the switch space), then per failing bit: its position in the switch space is the last one plus one plus a geometric
- *      gap (the process carries over from block to block and call to call); the word that holds it is found by
- *      walking the running counts forward, and the bit is the k-th set bit of the word's switching bits
- *      (one pdep where the CPU has a fast one);
- *   3. per word (vectorisable): the stored result into the shadow, the source into dst;
- *   4. per word that fails: its read-back value into dst.
- * So a word costs a few vector instructions and a failing bit one draw and a short walk; no branch is taken per
- * word that the predictor cannot foresee. The directions draw from their own generators (seeded from the stream's
- * seed), so each one's gaps do not depend on where the other fails. */
+ *   1. per word (branch-free, vectorisable): the stored word and the bits it switches each way, packed at the
+ *      format's width, and each direction's total in the block;
+ *   2. per direction, by its rate:
+ *      - below BP_MIN, geometric gaps: where its next failing bit lies past the block's total, only the gap is
+ *        counted down; else the running counts (where each word starts in the switch space), then per failing
+ *        bit: its position is the last one plus one plus a geometric gap (the process carries over from block to
+ *        block and call to call); the word that holds it is found by walking the running counts forward, and
+ *        the bit is the k-th set bit of the word's switching bits (one pdep where the CPU has a fast one);
+ *      - from BP_MIN up, bit-parallel: per 64-bit chunk of packed switching bits, as many Bernoulli bits as it has
+ *        switching bits, deposited at them (pdep); so every switching bit takes its own Bernoulli bit, in order;
+ *   3. per word (vectorisable): the stored result into the shadow, and into dst the source word, or where some bit
+ *      fails the value the failing word reads back as.
+ * So a word costs a few vector instructions, a failing bit of a low-rate direction one draw and a short walk, and
+ * a switching bit of a high-rate direction about a tenth of a draw; no branch is taken per word that the
+ * predictor cannot foresee. The directions draw from their own generators (seeded from the stream's seed), so
+ * each one's failing bits do not depend on where the other fails. */
 
 typedef void (*DenseFn)(Stream *, const Segs *, const void *, void *, Block *, int);
 

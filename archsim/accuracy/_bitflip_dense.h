@@ -1,8 +1,8 @@
 /* The dense directional write pass of _bitflip.c, included there once per build for an instruction set: with
- * DENSE_FN (the build's entry point), DENSE_SIMD (1: AVX2 walks; x86 only) and DENSE_PDEP (1: bit selection by
- * pdep; x86 only) defined, and for the x86 builds inside `#pragma GCC target`, so that everything below, the
- * helpers it inlines included, is compiled for that instruction set. See "dense directional writes" in _bitflip.c
- * for what the pass computes. */
+ * DENSE_FN (the build's entry point), DENSE_SIMD (1: AVX2 walks, scans and Bernoulli words; x86 only) and DENSE_PDEP
+ * (1: bit deposit by pdep; x86 only) defined, and for the x86 builds inside `#pragma GCC target`, so that everything
+ * below, the helpers it inlines included, is compiled for that instruction set. See "dense directional writes" in
+ * _bitflip.c for what the pass computes. Every build gives the same bits. */
 #define DN_CAT2(a, b) a##_##b
 #define DN_CAT(a, b) DN_CAT2(a, b)
 #define DN(name) DN_CAT(name, DENSE_FN)
@@ -14,6 +14,29 @@ static inline uint32_t DN(nth_bit)(uint32_t e, uint32_t k) {
 #else
     for (uint32_t i = 0; i < k; i++) e &= e - 1u;
     return e & (~e + 1u);
+#endif
+}
+
+/* the low bits of v deposited at the set bits of m, in order */
+static inline uint64_t DN(pdep64)(uint64_t v, uint64_t m) {
+#if DENSE_PDEP
+    return _pdep_u64(v, m);
+#else
+    uint64_t r = 0;
+    for (; m; m &= m - 1u, v >>= 1) r |= (UINT64_C(0) - (v & 1u)) & m & (~m + 1u);
+    return r;
+#endif
+}
+
+/* set bits of a 64-bit word (SWAR in the portable build, which has no popcnt instruction) */
+static inline int DN(popc64)(uint64_t v) {
+#if DENSE_SIMD
+    return __builtin_popcountll(v);
+#else
+    v = v - ((v >> 1) & UINT64_C(0x5555555555555555));
+    v = (v & UINT64_C(0x3333333333333333)) + ((v >> 2) & UINT64_C(0x3333333333333333));
+    v = (v + (v >> 4)) & UINT64_C(0x0F0F0F0F0F0F0F0F);
+    return (int)((v * UINT64_C(0x0101010101010101)) >> 56);
 #endif
 }
 
@@ -57,22 +80,89 @@ static inline void DN(scan)(int32_t *C, int n) {
     for (; j < n; j++) { a += C[j + 1]; C[j + 1] = a; }
 }
 
-/* The failing bits of one direction's process among the block's switching bits of that direction (`e`, running
- * counts `cum`), marked in the block (block_mark); returns their number. */
-static inline int64_t DN(dir_flips)(Rng *r, const Geo *geo, int64_t *gap, const uint32_t *e, const int32_t *cum,
-                                    int n, Block *b, int *nhit) {
+/* The failing bits of a direction drawn by gaps, among the block's switching bits of that direction (`e`, packed;
+ * running counts `cum`), ORed into the packed failing bits `f`; returns their number. */
+static inline int64_t DN(gap_flips)(Rng *r, const Geo *geo, int64_t *gap, const uint64_t *e, const int32_t *cum,
+                                    int n, uint64_t *f, const int fmt) {
     int64_t total = cum[n], pos = *gap, flips = 0;
-    int w = 0, h = *nhit;
+    int w = 0;
     while (pos < total) { /* pos < total also excludes NEVER */
         w = DN(walk)(cum, w, (int32_t)pos);
-        block_mark(b, &h, w, DN(nth_bit)(e[w], (uint32_t)(pos - cum[w])));
+        uint32_t bit = DN(nth_bit)(shadow_get(e, w, fmt), (uint32_t)(pos - cum[w]));
+        shadow_put(f, w, shadow_get(f, w, fmt) | bit, fmt);
         flips++;
         pos = next_pos(pos, draw_gap(r, geo));
     }
     *gap = gap_after(pos, total);
-    *nhit = h;
     return flips;
 }
+
+/* four Bernoulli words (bern4 in _bitflip.c), in the AVX2 builds with the four lanes in one register per state
+ * word (xoshiro256**'s multiplications by 5 and 9 as shifts and adds: AVX2 has no 64-bit multiply) */
+#if DENSE_SIMD
+static inline __m256i DN(rotl4)(__m256i x, int k) {
+    return _mm256_or_si256(_mm256_slli_epi64(x, k), _mm256_srli_epi64(x, 64 - k));
+}
+static inline void DN(bern4)(__m256i *st, uint64_t dig, uint64_t *out) {
+    if (dig == ~UINT64_C(0)) { _mm256_storeu_si256((__m256i *)out, _mm256_set1_epi64x(-1)); return; }
+    __m256i s0 = st[0], s1 = st[1], s2 = st[2], s3 = st[3];
+    __m256i und = _mm256_set1_epi64x(-1), res = _mm256_setzero_si256();
+    for (int i = 63; i >= 0 && !_mm256_testz_si256(und, und); i--) {
+        const __m256i m = _mm256_set1_epi64x((long long)(UINT64_C(0) - ((dig >> i) & 1u)));
+        __m256i a = _mm256_add_epi64(s1, _mm256_slli_epi64(s1, 2));      /* s1 * 5 */
+        a = DN(rotl4)(a, 7);
+        const __m256i x = _mm256_add_epi64(a, _mm256_slli_epi64(a, 3)); /* * 9 */
+        const __m256i t = _mm256_slli_epi64(s1, 17);
+        s2 = _mm256_xor_si256(s2, s0); s3 = _mm256_xor_si256(s3, s1); s1 = _mm256_xor_si256(s1, s2);
+        s0 = _mm256_xor_si256(s0, s3); s2 = _mm256_xor_si256(s2, t); s3 = DN(rotl4)(s3, 45);
+        res = _mm256_or_si256(res, _mm256_and_si256(_mm256_andnot_si256(x, und), m));
+        und = _mm256_andnot_si256(_mm256_xor_si256(x, m), und);
+    }
+    st[0] = s0; st[1] = s1; st[2] = s2; st[3] = s3;
+    _mm256_storeu_si256((__m256i *)out, res);
+}
+#endif
+
+/* The failing bits of a bit-parallel direction in one block: each 64-bit chunk of packed switching bits `e` (nch
+ * chunks) with k switching bits takes the next k Bernoulli bits (in switch-space order, drawn 256 at a time as the
+ * chunks need them; what is left of the last four words at the block's end is dropped), deposited at its switching
+ * bits and ORed into the packed failing bits `f`; returns their number. */
+static inline int64_t DN(bp_flips)(Rng4 *g, uint64_t dig, const uint64_t *e, uint64_t *f, int nch, uint64_t *bern) {
+#if DENSE_SIMD
+    __m256i st[4];
+    for (int j = 0; j < 4; j++) st[j] = _mm256_loadu_si256((const __m256i *)g->s[j]);
+#define DN_BERN4(out) DN(bern4)(st, dig, out)
+#else
+    Rng4 gl = *g; /* in registers where it can */
+#define DN_BERN4(out) bern4(&gl, dig, out)
+#endif
+    uint64_t pos = 0, avail = 0;
+    int64_t flips = 0;
+    for (int c = 0; c < nch; c++) {
+        const uint64_t m = e[c];
+        const int k = DN(popc64)(m);
+        if (pos + (uint64_t)k > avail) { DN_BERN4(bern + (avail >> 6)); avail += 256u; }
+        const uint64_t *w = bern + (pos >> 6);
+        const unsigned o = (unsigned)(pos & 63u);
+        /* 64 bits from pos (o = 0: w[1] shifted out); w[1] is undrawn only where k <= 64 - o masks it off */
+        uint64_t v = (w[0] >> o) | ((w[1] << 1) << (63u - o));
+        v = k < 64 ? v & ((UINT64_C(1) << k) - 1u) : v;
+        pos += (uint64_t)k;
+        flips += DN(popc64)(v);
+        f[c] |= DN(pdep64)(v, m);
+    }
+#undef DN_BERN4
+#if DENSE_SIMD
+    for (int j = 0; j < 4; j++) _mm256_storeu_si256((__m256i *)g->s[j], st[j]);
+#else
+    *g = gl;
+#endif
+    return flips;
+}
+
+/* the value that word j reads back as: the source where no bit fails, else its stored word with the failing bits
+ * flipped, decoded (fp32: the source's bits flipped) */
+#define DN_READ(src_j, st, f) (fmt == FP32 ? (src_j) ^ (f) : (f) ? dec((st), fmt, sc) : (src_j))
 
 /* One dense directional write over every word of g: old contents from `old` (the slot's stored words, indexed by
  * global word), zeros or random bits (old_kind 0, 1, 2); the result into every dst and, with `shadow`, its stored
@@ -80,24 +170,33 @@ static inline int64_t DN(dir_flips)(Rng *r, const Geo *geo, int64_t *gap, const 
  * format and kind of old contents. */
 static inline __attribute__((always_inline)) void DN(pass)(Stream *s, const Segs *g, const void *old,
                                                            void *shadow, Block *b, const int fmt,
-                                                           const int old_kind) {
-    const uint32_t wm = 0xFFFFFFFFu >> (32 - (1 << FMT_SHIFT[fmt])); /* a stored word's bits */
+                                                           const int old_kind, const int cnt01, const int cnt10) {
+    const int sh = FMT_SHIFT[fmt];
+    const uint32_t wm = 0xFFFFFFFFu >> (32 - (1 << sh)); /* a stored word's bits */
     Rng *const rd[2] = {&s->rng01, &s->rng10};
     const Geo *const gd[2] = {&s->geo01, &s->geo10};
     int64_t *const gap[2] = {&s->gap01, &s->gap10};
+    const int bp01 = s->bp[0], bp10 = s->bp[1];
+
     int64_t nd[2] = {0, 0}, w0 = 0;
     for (Py_ssize_t i = 0; i < g->k; i++) {
         const Seg *sg = &g->seg[i];
         const float sc = sg->scale;
         for (int64_t j0 = 0; j0 < sg->n; j0 += DBLK) {
             const int n = (int)(DBLK < sg->n - j0 ? DBLK : sg->n - j0);
+            const int nch = (int)((((int64_t)n << sh) + 63) >> 6); /* packed 64-bit chunks */
             const uint32_t *src = sg->src + j0;
             uint32_t *dst = sg->dst + j0;
-            int32_t total[2];
-            /* 1. stored words, the bits they switch and their counts (vectorised) */
+            /* the last chunk's bits past the block's words: none switch, none fail */
+            b->e[0][nch - 1] = b->e[1][nch - 1] = 0u;
+            memset(b->fp, 0, 8 * (size_t)nch);
+            /* 1. stored words and the bits they switch, packed; for a direction drawn by gaps that fails in most
+             *    blocks (cnt01, cnt10), each word's count of them and the block's total (vectorised) */
+            int32_t total[2] = {0, 0};
             {
                 const uint32_t *restrict S = src;
-                uint32_t *restrict NW = b->nw, *restrict E01 = b->e[0], *restrict E10 = b->e[1];
+                uint32_t *restrict NW = b->nw;
+                uint64_t *restrict E01 = b->e[0], *restrict E10 = b->e[1];
                 int32_t *restrict C01 = b->c[0] + 1, *restrict C10 = b->c[1] + 1;
                 int32_t t01 = 0, t10 = 0;
                 for (int j = 0; j < n; j++) {
@@ -106,39 +205,57 @@ static inline __attribute__((always_inline)) void DN(pass)(Stream *s, const Segs
                                   : old_kind == 2 ? (uint32_t)rng_next(&s->rng) & wm
                                                   : 0u;
                     uint32_t sw = nw ^ ow;
-                    NW[j] = nw; E01[j] = sw & nw; E10[j] = sw & ow;
-                    int32_t c01 = popc(sw & nw), c10 = popc(sw & ow);
-                    C01[j] = c01; C10[j] = c10;
-                    t01 += c01; t10 += c10;
+                    NW[j] = nw;
+                    shadow_put(E01, j, sw & nw, fmt);
+                    shadow_put(E10, j, sw & ow, fmt);
+                    if (cnt01) { int32_t c = popc(sw & nw); C01[j] = c; t01 += c; }
+                    if (cnt10) { int32_t c = popc(sw & ow); C10[j] = c; t10 += c; }
                 }
                 total[0] = t01; total[1] = t10;
             }
-            /* 2. per direction: only the count where the process does not fail within the block (its gap is at
-             *    least the block's switching bits); else running counts and the failing bits */
-            int nhit = 0;
+            /* 2. per direction: bit-parallel; or by gaps, where only the count goes down if the process does not
+             *    fail within the block (its gap is at least the block's switching bits), else running counts and
+             *    the failing bits */
             for (int d = 0; d < 2; d++) {
+                if (d ? bp10 : bp01) {
+                    nd[d] += DN(bp_flips)(&s->bpg[d], s->dig[d], b->e[d], b->fp, nch, b->bern);
+                    continue;
+                }
+                const int cnt = d ? cnt10 : cnt01;
+                int32_t *restrict C = b->c[d];
+                const uint64_t *restrict E = b->e[d];
+                if (!cnt) /* a rare direction: its block total 64 bits at a time */
+                    for (int c = 0; c < nch; c++) total[d] += DN(popc64)(E[c]);
                 if (*gap[d] >= total[d]) {
                     *gap[d] = gap_after(*gap[d], total[d]);
                     continue;
                 }
-                int32_t *restrict C = b->c[d];
+                if (!cnt)
+                    for (int j = 0; j < n; j++) C[j + 1] = popc(shadow_get(E, j, fmt));
                 C[0] = 0;
                 DN(scan)(C, n);
                 for (int k = n + 1; k <= n + DPAD; k++) C[k] = INT32_MAX;
-                nd[d] += DN(dir_flips)(rd[d], gd[d], gap[d], b->e[d], C, n, b, &nhit);
+                nd[d] += DN(gap_flips)(rd[d], gd[d], gap[d], b->e[d], C, n, b->fp, fmt);
             }
-            /* 3. stored results, source words (vectorised) */
-            if (shadow) {
-                const uint32_t *restrict NW = b->nw, *restrict F = b->f;
-                for (int j = 0; j < n; j++) shadow_put(shadow, w0 + j, NW[j] ^ F[j], fmt);
-            }
-            if (dst != src) memcpy(dst, src, 4 * (size_t)n);
-            /* 4. the words that fail read back with their flips */
-            for (int h = 0; h < nhit; h++) {
-                int j = b->hit[h];
-                uint32_t f = b->f[j];
-                dst[j] = fmt == FP32 ? src[j] ^ f : dec(b->nw[j] ^ f, fmt, sc);
-                b->f[j] = 0u;
+            /* 3. stored results and what each word reads back as (vectorised; dst may be src) */
+            {
+                const uint32_t *restrict NW = b->nw;
+                const uint64_t *restrict F = b->fp;
+                if (shadow)
+                    for (int j = 0; j < n; j++) shadow_put(shadow, w0 + j, NW[j] ^ shadow_get(F, j, fmt), fmt);
+                if (dst == src) {
+                    for (int j = 0; j < n; j++) {
+                        uint32_t f = shadow_get(F, j, fmt);
+                        dst[j] = DN_READ(dst[j], NW[j] ^ f, f);
+                    }
+                } else {
+                    const uint32_t *restrict S = src;
+                    uint32_t *restrict D = dst;
+                    for (int j = 0; j < n; j++) {
+                        uint32_t f = shadow_get(F, j, fmt);
+                        D[j] = DN_READ(S[j], NW[j] ^ f, f);
+                    }
+                }
             }
             w0 += n;
         }
@@ -146,14 +263,26 @@ static inline __attribute__((always_inline)) void DN(pass)(Stream *s, const Segs
     s->n01 = nd[0]; s->n10 = nd[1];
 }
 
+#undef DN_READ
+
+#define DN_CNT(F, K)                                                                                         \
+    switch (cnt) {                                                                                           \
+    case 0: DN(pass)(s, g, old, shadow, b, F, K, 0, 0); break;                                               \
+    case 1: DN(pass)(s, g, old, shadow, b, F, K, 1, 0); break;                                               \
+    case 2: DN(pass)(s, g, old, shadow, b, F, K, 0, 1); break;                                               \
+    default: DN(pass)(s, g, old, shadow, b, F, K, 1, 1); break;                                              \
+    }
 #define DN_KIND(F)                                                                                           \
     switch (old_kind) {                                                                                      \
-    case 0: DN(pass)(s, g, old, shadow, b, F, 0); break;                                                     \
-    case 1: DN(pass)(s, g, old, shadow, b, F, 1); break;                                                     \
-    default: DN(pass)(s, g, old, shadow, b, F, 2); break;                                                    \
+    case 0: DN_CNT(F, 0); break;                                                                             \
+    case 1: DN_CNT(F, 1); break;                                                                             \
+    default: DN_CNT(F, 2); break;                                                                            \
     }
 
+/* a direction drawn by gaps counts its switching bits per word in step 1 where it fails in most blocks (at least
+ * one in 2^10 of its switching bits: a block of DBLK words has thousands), else only in a block where it fails */
 static void DENSE_FN(Stream *s, const Segs *g, const void *old, void *shadow, Block *b, int old_kind) {
+    const int cnt = (!s->bp[0] && s->p01 >= 0x1p-10) | (!s->bp[1] && s->p10 >= 0x1p-10) << 1;
     switch (s->fmt) {
     case FP32: DN_KIND(FP32); break;
     case BF16: DN_KIND(BF16); break;
@@ -163,6 +292,7 @@ static void DENSE_FN(Stream *s, const Segs *g, const void *old, void *shadow, Bl
 }
 
 #undef DN_KIND
+#undef DN_CNT
 #undef DN
 #undef DN_CAT
 #undef DN_CAT2

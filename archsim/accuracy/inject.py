@@ -18,7 +18,8 @@ several laid end to end.
 Directional streams come in two kinds, with the same statistics: *sparse* ones (fewer than ``DENSE_CANDIDATES``
 candidate bits per word) draw candidate bits at ``p_max = max(p01, p10)`` before the write and keep the ones the
 write switches with ``p_dir / p_max``; *dense* ones compare every word with the old contents and run one
-geometric process per direction over the bits that switch in that direction.
+Bernoulli process per direction over the bits that switch in that direction: by geometric gaps, or from 1/64 per
+switching bit on bit-parallel (each switching bit takes one bit of 64-bit Bernoulli words; archsim 0.4.0).
 
 This module also gives the mechanism on whole tensors (:func:`flip_every_bit`, :func:`write_directional`,
 :func:`sample_bits`), which the tests use to check its statistics.

@@ -713,6 +713,37 @@ def test_directional_failures_uniform_across_the_word(kind, fmt):
         assert _within(m, k, 1 / c.bits), (b, failed)
 
 
+@pytest.mark.parametrize("fmt, p", [("fp32", 0.0155), ("fp32", 0.015625), ("fp32", 0.08), ("fp32", 0.5),
+                                    ("bf16", 0.015625), ("bf16", 0.08), ("bf16", 0.5)])
+def test_dense_failing_bits_are_independent_on_both_sides_of_the_bit_parallel_rate(fmt, p):
+    """A dense direction draws its failing bits by geometric gaps below 1/64 per switching bit and bit-parallel
+    from there (64 Bernoulli bits a word, compared with the rate's binary digits, placed at the switching bits; a
+    bf16 stream is dense from 1/64 on). Writing words over cleared storage (fp32 0xFFFFFFFF, bf16 -1.0 = 0xBF80:
+    only 0 -> 1 switches), in the switch space (the switching bits in order) the failing bits come at p, pairs of
+    them 1, 64 and 256 apart (neighbours; the next word of Bernoulli bits; the next draw of four) at p^2, and the
+    gaps between failing bits follow the geometric law."""
+    c = codec(fmt)
+    n = 40_000
+    s = write_stream(12, p, p / 7, c)
+    assert s.dense
+    new = torch.full((n,), -1, dtype=torch.int32).view(torch.float32) if fmt == "fp32" else -torch.ones(n)
+    y, k = _write(s, Slot(), new, 1, False)
+    shift = 32 - c.bits
+    want, got = _u32(new) >> shift, _u32(y) >> shift
+    sw = torch.stack([(want >> b) & 1 for b in range(c.bits)], dim=1).flatten().bool().numpy()
+    kept = torch.stack([(got >> b) & 1 for b in range(c.bits)], dim=1).flatten().bool().numpy()
+    assert not (kept & ~sw).any(), "a bit that does not switch fails"
+    bits = (sw & ~kept)[sw]  # failures in the switch space
+    total = bits.size
+    assert int(bits.sum()) == k == s.n01 and s.n10 == 0 and _within(k, total, p)
+    for d in (1, 64, 256):
+        assert _within(int((bits[d:] & bits[:-d]).sum()), total - d, p * p), d
+    gaps = np.diff(np.flatnonzero(bits)) - 1
+    q = 1.0 - p
+    for a, b in ((0, 1), (1, 2), (2, 4), (4, 8), (8, 16), (16, 10**9)):
+        assert _within(int(((gaps >= a) & (gaps < b)).sum()), gaps.size, q ** a - q ** b), (a, b)
+
+
 @pytest.mark.parametrize("kind", ["sparse", "dense"])
 def test_write_over_random_contents_fails_both_ways(kind):
     """old=2 (random old bits): a bit switches with probability 1/2, so 0 -> 1 failures (stored 0 where the new
