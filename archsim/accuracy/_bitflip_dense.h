@@ -167,7 +167,7 @@ static inline int64_t DN(bp_flips)(Rng4 *g, uint64_t dig, const uint64_t *e, uin
 /* One dense directional write over every word of g: old contents from `old` (the slot's stored words, indexed by
  * global word), zeros or random bits (old_kind 0, 1, 2); the result into every dst and, with `shadow`, its stored
  * words there (`shadow` may be `old`: a block is read before it is written). Specialised by constant arguments per
- * format and kind of old contents. */
+ * format, kind of old contents and which directions drawn by gaps count their switching bits per word in step 1. */
 static inline __attribute__((always_inline)) void DN(pass)(Stream *s, const Segs *g, const void *old,
                                                            void *shadow, Block *b, const int fmt,
                                                            const int old_kind, const int cnt01, const int cnt10) {
@@ -177,7 +177,6 @@ static inline __attribute__((always_inline)) void DN(pass)(Stream *s, const Segs
     const Geo *const gd[2] = {&s->geo01, &s->geo10};
     int64_t *const gap[2] = {&s->gap01, &s->gap10};
     const int bp01 = s->bp[0], bp10 = s->bp[1];
-
     int64_t nd[2] = {0, 0}, w0 = 0;
     for (Py_ssize_t i = 0; i < g->k; i++) {
         const Seg *sg = &g->seg[i];
