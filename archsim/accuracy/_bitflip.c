@@ -529,10 +529,11 @@ static void Stream_dealloc(Stream *self) {
 typedef struct Block {
     uint32_t f[DBLK];                        /* every-bit flips: failing bits of each word */
     /* dense writes: the stored words; the bits switching 0 -> 1 and 1 -> 0 and the failing bits, packed at the
-     * format's width (word j at bits j * width.. of the 64-bit chunks; +1: a reader of 64 bits past the last); the
-     * Bernoulli words of a bit-parallel direction (drawn four at a time, at most one per 64 switching bits) */
+     * format's width (word j at bits j * width.. of the 64-bit chunks: at most DBLK / 2 of them); the Bernoulli words
+     * of a bit-parallel direction (one per 64 switching bits, drawn four at a time: +8, the last draw and the word
+     * past it that a 64-bit read at the end touches) */
     uint32_t nw[DBLK];
-    uint64_t e[2][DBLK / 2 + 1], fp[DBLK / 2 + 1], bern[DBLK / 2 + 8];
+    uint64_t e[2][DBLK / 2], fp[DBLK / 2], bern[DBLK / 2 + 8];
     int32_t c[2][DBLK + 1 + DPAD];           /* per direction drawn by gaps: running counts of its switching bits
                                               * before word i (c[n]: the block's) */
     int32_t hit[DBLK + 1];                   /* words with some failing bit, each once (+1: the branch-free listing
