@@ -531,7 +531,8 @@ typedef struct Block {
     /* dense writes: the stored words; the bits switching 0 -> 1 and 1 -> 0 and the failing bits, packed at the
      * format's width (word j at bits j * width.. of the 64-bit chunks: at most DBLK / 2 of them); the Bernoulli words
      * of a bit-parallel direction (one per 64 switching bits, drawn four at a time: +8, the last draw and the word
-     * past it that a 64-bit read at the end touches) */
+     * past it that a 64-bit read at the end touches, and the 16 words the AVX-512 build reads from the start of the
+     * last 8 chunks' bits, at most DBLK / 2 - 8) */
     uint32_t nw[DBLK];
     uint64_t e[2][DBLK / 2], fp[DBLK / 2], bern[DBLK / 2 + 8];
     int32_t c[2][DBLK + 1 + DPAD];           /* per direction drawn by gaps: running counts of its switching bits
@@ -795,16 +796,19 @@ typedef void (*DenseFn)(Stream *, const Segs *, const void *, void *, Block *, i
 #define DENSE_FN dense_base
 #define DENSE_SIMD 0
 #define DENSE_PDEP 0
+#define DENSE_AVX512 0
 #include "_bitflip_dense.h"
 #undef DENSE_FN
 #undef DENSE_SIMD
 #undef DENSE_PDEP
+#undef DENSE_AVX512
 
 /* the x86 builds: GCC's per-region target pragmas (clang, which also defines __GNUC__, ignores them: it gets the
  * portable build) */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define DENSE_X86 1
 #include <immintrin.h>
+#define DENSE_AVX512 0
 /* x86-64-v3 (AVX2, BMI2: Intel since Haswell, AMD since Excavator): 8-word passes and walks */
 #pragma GCC push_options
 #pragma GCC target("avx2,bmi,bmi2,popcnt")
@@ -820,15 +824,24 @@ typedef void (*DenseFn)(Stream *, const Segs *, const void *, void *, Block *, i
 #define DENSE_PDEP 1
 #include "_bitflip_dense.h"
 #undef DENSE_FN
+/* x86-64-v4 with VPOPCNTDQ and VBMI2 (Intel since Ice Lake, AMD since Zen 4): a bit-parallel direction's chunks
+ * take their Bernoulli bits 8 at a time (popcounts, their prefix sums, funnel shifts); pdep stays scalar */
+#pragma GCC target("avx512f,avx512vpopcntdq,avx512vbmi2")
+#undef DENSE_AVX512
+#define DENSE_AVX512 1
+#define DENSE_FN dense_avx512
+#include "_bitflip_dense.h"
+#undef DENSE_FN
 #undef DENSE_SIMD
 #undef DENSE_PDEP
+#undef DENSE_AVX512
 #pragma GCC pop_options
 #endif
 
 /* the variants, best last; `dense_isa` is the one in use (the best this CPU runs, chosen at import; tests can
  * pick another to check that all give the same bits) */
-static const char *const ISA_NAME[] = {"base", "avx2", "bmi2"};
-static DenseFn ISA_FN[3];
+static const char *const ISA_NAME[] = {"base", "avx2", "bmi2", "avx512"};
+static DenseFn ISA_FN[4];
 static int isa_best, dense_isa;
 
 static void isa_detect(void) {
@@ -837,11 +850,16 @@ static void isa_detect(void) {
 #ifdef DENSE_X86
     ISA_FN[1] = dense_avx2;
     ISA_FN[2] = dense_bmi2;
+    ISA_FN[3] = dense_avx512;
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
         __builtin_cpu_supports("popcnt")) {
         int slow_pdep = __builtin_cpu_is("amdfam15h") || __builtin_cpu_is("znver1") || __builtin_cpu_is("znver2");
         isa_best = slow_pdep ? 1 : 2;
+        /* (the CPUs with these have a fast pdep; the check also asks the OS for the 512-bit registers' state) */
+        if (!slow_pdep && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq") &&
+            __builtin_cpu_supports("avx512vbmi2"))
+            isa_best = 3;
     }
 #endif
     dense_isa = isa_best;
@@ -1062,7 +1080,7 @@ static PyObject *py_isas(PyObject *m, PyObject *unused) {
 
 static PyMethodDef module_methods[] = {
     {"isa", py_isa, METH_VARARGS,
-     "isa(name=None) -> str\n\nThe build of the dense write pass in use ('base', 'avx2', 'bmi2'); with a name, use "
+     "isa(name=None) -> str\n\nThe build of the dense write pass in use ('base', 'avx2', 'bmi2', 'avx512'); with a name, use "
      "that one (all give the same bits; tests compare them)."},
     {"isas", py_isas, METH_NOARGS, "isas() -> tuple: the builds of the dense pass this CPU runs, best last."},
     {"encode", py_encode, METH_VARARGS,

@@ -138,7 +138,43 @@ static inline int64_t DN(bp_flips)(Rng4 *g, uint64_t dig, const uint64_t *e, uin
 #endif
     uint64_t pos = 0, avail = 0;
     int64_t flips = 0;
-    for (int c = 0; c < nch; c++) {
+    int c = 0;
+#if DENSE_AVX512
+    /* 8 chunks at a time: where each one's bits start (pos plus the prefix sum of the popcounts before it), its
+     * two Bernoulli words picked from the 16 from pos's word (8 chunks take at most 512 bits, so 9 words past it;
+     * bern has room for that), its 64 bits funnel-shifted out of them and cut to its count; the same bits as the
+     * loop below, and the same draws (every draw is made once the chunks need it; they are the same words whenever
+     * they are made) */
+    {
+        const __m512i one = _mm512_set1_epi64(1), ones = _mm512_set1_epi64(-1), low6 = _mm512_set1_epi64(63);
+        const __m512i back1 = _mm512_set_epi64(6, 5, 4, 3, 2, 1, 0, 0), back2 = _mm512_set_epi64(5, 4, 3, 2, 1, 0, 0, 0),
+                      back4 = _mm512_set_epi64(3, 2, 1, 0, 0, 0, 0, 0);
+        __m512i nf = _mm512_setzero_si512();
+        uint64_t vs[8];
+        for (; c + 8 <= nch; c += 8) {
+            const __m512i k = _mm512_popcnt_epi64(_mm512_loadu_si512((const void *)(e + c)));
+            __m512i sc = _mm512_add_epi64(k, _mm512_maskz_permutexvar_epi64(0xFE, back1, k)); /* inclusive sums */
+            sc = _mm512_add_epi64(sc, _mm512_maskz_permutexvar_epi64(0xFC, back2, sc));
+            sc = _mm512_add_epi64(sc, _mm512_maskz_permutexvar_epi64(0xF0, back4, sc));
+            const uint64_t end = pos + (uint64_t)_mm256_extract_epi64(_mm512_extracti64x4_epi64(sc, 1), 3);
+            while (end > avail) { DN_BERN4(bern + (avail >> 6)); avail += 256u; }
+            const __m512i p = _mm512_add_epi64(_mm512_set1_epi64((long long)(pos & 63u)), _mm512_sub_epi64(sc, k));
+            const uint64_t *w = bern + (pos >> 6);
+            const __m512i lo = _mm512_loadu_si512((const void *)w), hi = _mm512_loadu_si512((const void *)(w + 8));
+            const __m512i ix = _mm512_srli_epi64(p, 6);
+            const __m512i w0 = _mm512_permutex2var_epi64(lo, ix, hi);
+            const __m512i w1 = _mm512_permutex2var_epi64(lo, _mm512_add_epi64(ix, one), hi);
+            __m512i v = _mm512_shrdv_epi64(w0, w1, _mm512_and_si512(p, low6)); /* (w1:w0) >> p % 64 */
+            v = _mm512_andnot_si512(_mm512_sllv_epi64(ones, k), v);           /* its k bits (k = 64: all) */
+            nf = _mm512_add_epi64(nf, _mm512_popcnt_epi64(v));
+            _mm512_storeu_si512((void *)vs, v);
+            for (int i = 0; i < 8; i++) f[c + i] |= DN(pdep64)(vs[i], e[c + i]);
+            pos = end;
+        }
+        flips += _mm512_reduce_add_epi64(nf);
+    }
+#endif
+    for (; c < nch; c++) {
         const uint64_t m = e[c];
         const int k = DN(popc64)(m);
         if (pos + (uint64_t)k > avail) { DN_BERN4(bern + (avail >> 6)); avail += 256u; }
