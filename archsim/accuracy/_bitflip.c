@@ -824,9 +824,11 @@ typedef void (*DenseFn)(Stream *, const Segs *, const void *, void *, Block *, i
 #define DENSE_PDEP 1
 #include "_bitflip_dense.h"
 #undef DENSE_FN
-/* x86-64-v4 with VPOPCNTDQ and VBMI2 (Intel since Ice Lake, AMD since Zen 4): a bit-parallel direction's chunks
- * take their Bernoulli bits 8 at a time (popcounts, their prefix sums, funnel shifts); pdep stays scalar */
-#pragma GCC target("avx512f,avx512vpopcntdq,avx512vbmi2")
+/* x86-64-v4 (AVX-512 F, VL, BW, DQ) with VPOPCNTDQ and VBMI2 (Intel since Ice Lake, AMD since Zen 4): a bit-parallel
+ * direction's chunks take their Bernoulli bits 8 at a time (popcounts, their prefix sums, funnel shifts; pdep stays
+ * scalar), and the compiler's 256-bit code gets AVX-512's rotates and three-input logic (bf16 at 8e-2 per
+ * switching bit 1.09 -> 0.88 ns a word, fp32 2.16 -> 1.79, against the bmi2 build) */
+#pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,avx512vpopcntdq,avx512vbmi2")
 #undef DENSE_AVX512
 #define DENSE_AVX512 1
 #define DENSE_FN dense_avx512
@@ -857,8 +859,9 @@ static void isa_detect(void) {
         int slow_pdep = __builtin_cpu_is("amdfam15h") || __builtin_cpu_is("znver1") || __builtin_cpu_is("znver2");
         isa_best = slow_pdep ? 1 : 2;
         /* (the CPUs with these have a fast pdep; the check also asks the OS for the 512-bit registers' state) */
-        if (!slow_pdep && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vpopcntdq") &&
-            __builtin_cpu_supports("avx512vbmi2"))
+        if (!slow_pdep && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+            __builtin_cpu_supports("avx512vpopcntdq") && __builtin_cpu_supports("avx512vbmi2"))
             isa_best = 3;
     }
 #endif
