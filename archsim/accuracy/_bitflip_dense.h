@@ -196,9 +196,16 @@ static inline int64_t DN(bp_flips)(Rng4 *g, uint64_t dig, const uint64_t *e, uin
     return flips;
 }
 
+/* a if c else b, by masks: no branch, so that a loop that writes back what it reads (dst = src) is vectorised too,
+ * where GCC leaves `D[j] = f ? x : D[j]` a conditional store, a branch that high rates mispredict half the time */
+static inline uint32_t DN(pick)(uint32_t c, uint32_t a, uint32_t b) {
+    const uint32_t m = 0u - c;
+    return (a & m) | (b & ~m);
+}
+
 /* the value that word j reads back as: the source where no bit fails, else its stored word with the failing bits
  * flipped, decoded (fp32: the source's bits flipped) */
-#define DN_READ(src_j, st, f) (fmt == FP32 ? (src_j) ^ (f) : (f) ? dec((st), fmt, sc) : (src_j))
+#define DN_READ(src_j, st, f) (fmt == FP32 ? (src_j) ^ (f) : DN(pick)((f) != 0u, dec((st), fmt, sc), (src_j)))
 
 /* One dense directional write over every word of g: old contents from `old` (the slot's stored words, indexed by
  * global word), zeros or random bits (old_kind 0, 1, 2); the result into every dst and, with `shadow`, its stored
@@ -279,9 +286,10 @@ static inline __attribute__((always_inline)) void DN(pass)(Stream *s, const Segs
                 if (shadow)
                     for (int j = 0; j < n; j++) shadow_put(shadow, w0 + j, NW[j] ^ shadow_get(F, j, fmt), fmt);
                 if (dst == src) {
+                    uint32_t *restrict D = dst;
                     for (int j = 0; j < n; j++) {
                         uint32_t f = shadow_get(F, j, fmt);
-                        dst[j] = DN_READ(dst[j], NW[j] ^ f, f);
+                        D[j] = DN_READ(D[j], NW[j] ^ f, f);
                     }
                 } else {
                     const uint32_t *restrict S = src;
