@@ -68,6 +68,15 @@ def _same(x):
     return x
 
 
+def _sole(g: torch.Tensor) -> bool:
+    """Whether the gradient ``g`` that autograd hands a hook is held by nothing else: its tensor only by the engine's
+    call and the hook's argument (two references), its memory by no other tensor (two: the tensor and the storage
+    object asked for here). Then the hook may change it in place, as autograd itself does, by the same test, when it
+    sums two gradients (``InputBuffer``). A gradient that goes to several places (an addition hands the same one to
+    both inputs) or shares its memory (a view, as a flatten's) fails it and is copied."""
+    return g._use_count() == 2 and torch._C._storage_Use_Count(g.untyped_storage()._cdata) == 2
+
+
 class _Segments:
     """Several float32 tensors of one data type (the optimizer step's weights, gradients or state buffers) as one
     run of stored bits for the core: their data pointers, sizes and int8 scales. One call covers them all, so each
@@ -362,8 +371,9 @@ class Injector:
     def _error(self, name: str, g: torch.Tensor) -> torch.Tensor | None:
         x = g if g.is_contiguous() else g.contiguous()
         port = self._ports[_ERR]
-        y = port.write(name, x)
-        y = port.read(y, y is not x)  # a private copy takes the read errors in place
+        own = x is not g or _sole(g)  # then the errors go into x itself: no copy
+        y = port.write(name, x, own)
+        y = port.read(y, own or y is not x)  # a private copy takes the read errors in place
         return None if y is g else y
 
     # -- the optimizer step: weight gradients, optimizer state, weights ---------------------------------------

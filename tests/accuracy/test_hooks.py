@@ -258,6 +258,55 @@ def test_dense_and_sparse_streams_in_training_keep_directional_semantics(digits)
         assert s.write_flips_0to1 > 0 and s.write_flips == s.write_flips_0to1 + s.write_flips_1to0
 
 
+def test_a_gradient_is_its_hooks_alone_only_when_nothing_else_holds_it_or_its_memory():
+    """hooks._sole, on the gradients autograd hands three hooks: the one an addition hands to both of its inputs
+    (held twice), one that is a view (its memory shared with another tensor) and a fresh sum (alone)."""
+    from archsim.accuracy.hooks import _sole
+
+    seen = {}
+
+    def tap(y, name):
+        def hook(g):
+            seen[name] = _sole(g)
+
+        y.register_hook(hook)
+        return y
+
+    x = torch.randn(4, 3, requires_grad=True)
+    a = tap(x * 2.0, "sum")  # used twice: its gradient is summed from two
+    b = tap(a * 3.0, "shared")
+    c = tap(b + a, "view")  # its gradient is the view's, reshaped
+    c.view(12).backward(torch.randn(12))
+    assert seen == {"view": False, "shared": False, "sum": True}
+
+
+@pytest.mark.parametrize("rate", [1e-4, 8e-2])  # a sparse and a dense stream
+def test_errors_go_into_the_gradient_only_where_the_hook_holds_it_alone(digits, monkeypatch, rate):
+    """The errors of a gradient go into the tensor autograd hands the hook, without a copy, where nothing else holds
+    it; one that also goes elsewhere (an addition hands the same tensor to both of its inputs) is copied first.
+    Training is the same, bit for bit, as with a copy of every error; the residual block has both kinds."""
+    from archsim.accuracy import hooks
+
+    net = tiny_net()
+    pol = ErrorPolicy(datatypes={DataType.ERROR: DataTypeErrors(write_ber_0to1=rate, write_ber_1to0=rate / 3,
+                                                                read_ber=rate / 10, format="bf16")})
+    sole, seen = hooks._sole, []
+
+    def spy(g):
+        seen.append(sole(g))
+        return seen[-1]
+
+    monkeypatch.setattr(hooks, "_sole", spy)
+    inj = Injector(pol, seed=2)
+    got, _ = _run(net, _batches(digits), inj)
+    assert True in seen and False in seen
+    monkeypatch.setattr(hooks, "_sole", lambda g: False)
+    ref = Injector(pol, seed=2)
+    want, _ = _run(net, _batches(digits), ref)
+    assert inj.stats[DataType.ERROR].write_flips > 0 and inj.summary() == ref.summary()
+    assert _same_params(got, want)
+
+
 def test_a_model_off_the_cpu_is_refused():
     model = build_model(tiny_net(), 0).to(torch.float64)
     model.to("meta")
