@@ -109,7 +109,8 @@ class _Port:
     per-data-type choice is made here once, and the common tensor -- contiguous CPU float32 words without an int8
     scale -- goes to the core directly, as :func:`through_core` would pass it (the others go through that)."""
 
-    __slots__ = ("ws", "rs", "codec", "stats", "slots", "sym", "emulate", "old", "keep", "cand", "dense", "int8")
+    __slots__ = ("ws", "rs", "codec", "stats", "slots", "sym", "emulate", "old", "keep", "cand", "dense", "int8",
+                 "plain")
 
     def __init__(self, ws, rs, c: Codec, m: DataTypeErrors, old: int, keep: bool):
         self.ws, self.rs, self.codec, self.stats = ws, rs, c, FlipStats()
@@ -121,6 +122,7 @@ class _Port:
         self.cand = ws.p * c.bits if ws is not None else 0.0
         self.dense = ws is not None and ws.dense
         self.int8 = c.name == "int8"  # words with a per-tensor scale
+        self.plain = not (self.int8 or self.emulate)  # float32 words go to the core as they are
 
     def slot(self, key) -> Slot:
         s = self.slots.get(key)
@@ -153,6 +155,19 @@ class _Port:
         if k:
             self.stats.read_flips += k
         return x
+
+    def store_(self, key, x: torch.Tensor) -> None:
+        """:meth:`write` and then :meth:`read` of ``x`` in place, for contiguous CPU float32 words of a plain port:
+        the same calls of the core, with none of the checks (an error, twice a layer a backward pass)."""
+        ws, rs, st = self.ws, self.rs, self.stats
+        n, p = x.numel(), x.data_ptr()
+        if ws is not None:
+            st.words_written += n
+            self.count_write(ws.flip(p, p, n, None) if self.sym
+                             else ws.write(self.slot(key), p, p, n, None, self.old, self.keep))
+        if rs is not None:
+            st.words_read += n
+            st.read_flips += rs.flip(p, p, n, None)
 
     def write(self, key, new: torch.Tensor, inplace: bool = False) -> torch.Tensor:
         if self.emulate:
@@ -372,6 +387,9 @@ class Injector:
         x = g if g.is_contiguous() else g.contiguous()
         port = self._ports[_ERR]
         own = x is not g or _sole(g)  # then the errors go into x itself: no copy
+        if own and port.plain and x.dtype is _F32 and x.is_cpu:
+            port.store_(name, x)
+            return None if x is g else x
         y = port.write(name, x, own)
         y = port.read(y, own or y is not x)  # a private copy takes the read errors in place
         return None if y is g else y

@@ -280,16 +280,18 @@ def test_a_gradient_is_its_hooks_alone_only_when_nothing_else_holds_it_or_its_me
     assert seen == {"view": False, "shared": False, "sum": True}
 
 
-@pytest.mark.parametrize("rate", [1e-4, 8e-2])  # a sparse and a dense stream
-def test_errors_go_into_the_gradient_only_where_the_hook_holds_it_alone(digits, monkeypatch, rate):
+@pytest.mark.parametrize("rate, model", [(1e-4, "directional"), (8e-2, "directional"), (1e-4, "symmetric")])
+def test_errors_go_into_the_gradient_only_where_the_hook_holds_it_alone(digits, monkeypatch, rate, model):
     """The errors of a gradient go into the tensor autograd hands the hook, without a copy, where nothing else holds
     it; one that also goes elsewhere (an addition hands the same tensor to both of its inputs) is copied first.
     Training is the same, bit for bit, as with a copy of every error; the residual block has both kinds."""
     from archsim.accuracy import hooks
 
     net = tiny_net()
-    pol = ErrorPolicy(datatypes={DataType.ERROR: DataTypeErrors(write_ber_0to1=rate, write_ber_1to0=rate / 3,
-                                                                read_ber=rate / 10, format="bf16")})
+    m = (DataTypeErrors(write_ber_0to1=rate, write_ber_1to0=rate / 3, read_ber=rate / 10, format="bf16")
+         if model == "directional" else DataTypeErrors(write_ber_0to1=rate, write_ber_1to0=rate, read_ber=rate / 10,
+                                                       write_model=model))
+    pol = ErrorPolicy(datatypes={DataType.ERROR: m})
     sole, seen = hooks._sole, []
 
     def spy(g):
