@@ -6,8 +6,8 @@ data type          written (write errors)                                 read (
 activation         when autograd saves a layer's input for backward       each time backward unpacks it
                    (``torch.autograd.graph.saved_tensors_hooks``, pack)   (unpack)
 weight             after every optimizer step (old word = value before)    every forward read by conv/linear/bn
-error              when a layer's output gradient is produced (pre-hook   right after, as the next layer back reads
-                   on the autograd node of every node's output)           it
+error              when a layer's output gradient is produced (a hook    right after, as the next layer back reads
+                   on every node's output, as ``register_hook``'s)        it
 weight_gradient    after backward, before the optimizer step               when the optimizer reads it
 optimizer_state    by the optimizer step (old word = value before)         when the optimizer step reads it
 =================  =====================================================  ==========================================
@@ -15,8 +15,9 @@ optimizer_state    by the optimizer step (old word = value before)         when 
 Parameters that autograd saves (a conv saves its weight, or the copy of it that carries read errors) are not
 activations and are skipped by the activation hook; so are integer tensors (max-pool indices) and tensors of fewer
 than two dimensions (BN statistics). A tensor saved by several ops (a ReLU output that the next conv saves too) is
-stored once. In the optimizer step, all tensors of one data type (every weight, every gradient, every state
-buffer) are one run of stored bits (:class:`_Segments`): one call of the compiled core per data type and access.
+stored once. An error that nothing but its hook holds is written and read in place, others in a copy. In the
+optimizer step, all tensors of one data type (every weight, every gradient, every state buffer) are one run of
+stored bits (:class:`_Segments`): one call of the compiled core per data type and access.
 """
 from __future__ import annotations
 
