@@ -752,7 +752,7 @@ static int resolve_sparse(Stream *s, Slot *slot, const Segs *g, int64_t bits, in
         const uint32_t nb = (uint32_t)(e & 1);
         const double keep = keep_dir[nb];
         Rng nx = r;
-        const double u = (double)(rng_next(&nx) >> 11) * 0x1.0p-53;
+        const double u = rng_uniform(&nx);
         const int draw = keep < 1.0, acc = !draw | (u < keep);
         for (int t = 0; t < 4; t++) r.s[t] = draw ? nx.s[t] : r.s[t];
         const int64_t w = c >> sh;
@@ -1083,8 +1083,8 @@ static PyObject *py_isas(PyObject *m, PyObject *unused) {
 
 static PyMethodDef module_methods[] = {
     {"isa", py_isa, METH_VARARGS,
-     "isa(name=None) -> str\n\nThe build of the dense write pass in use ('base', 'avx2', 'bmi2', 'avx512'); with a name, use "
-     "that one (all give the same bits; tests compare them)."},
+     "isa(name=None) -> str\n\nThe build of the dense write pass in use ('base', 'avx2', 'bmi2', 'avx512'); with a "
+     "name, use that one (all give the same bits; tests compare them)."},
     {"isas", py_isas, METH_NOARGS, "isas() -> tuple: the builds of the dense pass this CPU runs, best last."},
     {"encode", py_encode, METH_VARARGS,
      "encode(patterns, out, fmt, scale=1.0): stored words (uint32) of float32 bit patterns (uint32 buffers)"},

@@ -147,7 +147,8 @@ static inline int64_t DN(bp_flips)(Rng4 *g, uint64_t dig, const uint64_t *e, uin
      * they are made) */
     {
         const __m512i one = _mm512_set1_epi64(1), ones = _mm512_set1_epi64(-1), low6 = _mm512_set1_epi64(63);
-        const __m512i back1 = _mm512_set_epi64(6, 5, 4, 3, 2, 1, 0, 0), back2 = _mm512_set_epi64(5, 4, 3, 2, 1, 0, 0, 0),
+        const __m512i back1 = _mm512_set_epi64(6, 5, 4, 3, 2, 1, 0, 0),
+                      back2 = _mm512_set_epi64(5, 4, 3, 2, 1, 0, 0, 0),
                       back4 = _mm512_set_epi64(3, 2, 1, 0, 0, 0, 0, 0);
         __m512i nf = _mm512_setzero_si512();
         uint64_t vs[8];
