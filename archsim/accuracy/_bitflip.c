@@ -262,16 +262,19 @@ static inline unsigned geo_bin(const Geo *g, uint64_t x) {
     return (i & keep) | ((unsigned)g->alias[i] & ~keep);
 }
 
+/* good bits before the next failing one, from the alias table */
+static inline int64_t table_gap(Rng *r, const Geo *g) {
+    int64_t base = 0;
+    for (;;) {
+        unsigned k = geo_bin(g, rng_next(r));
+        if (k < GEO_TAIL) return base + k;
+        base += GEO_TAIL;
+    }
+}
+
 /* good bits before the next failing one */
 static inline int64_t draw_gap(Rng *r, const Geo *g) {
-    if (g->table) {
-        int64_t base = 0;
-        for (;;) {
-            unsigned k = geo_bin(g, rng_next(r));
-            if (k < GEO_TAIL) return base + k;
-            base += GEO_TAIL;
-        }
-    }
+    if (g->table) return table_gap(r, g);
     if (g->log_q == 0.0) return NEVER;
     double x = log(1.0 - rng_uniform(r)) / g->log_q;
     return x < 4.0e18 ? (int64_t)x : NEVER;
@@ -580,15 +583,47 @@ static int64_t flip_blocks(Stream *s, const Segs *g, Block *b) {
             uint32_t *dst = sg->dst + j0;
             if (dst != sg->src + j0) memcpy(dst, sg->src + j0, 4 * (size_t)n);
             int h = 0;
-            while (pos < end) { /* pos < end also excludes NEVER */
+            if (s->geo.table) /* as in flip_blocks_fp32 */
+                for (; pos < end; flips++) {
+                    block_mark(b, &h, (int)((pos - base) >> sh), 1u << (pos & bm));
+                    pos += 1 + table_gap(&s->rng, &s->geo);
+                }
+            for (; pos < end; flips++) { /* pos < end also excludes NEVER */
                 block_mark(b, &h, (int)((pos - base) >> sh), 1u << (pos & bm));
-                flips++;
                 pos = next_pos(pos, draw_gap(&s->rng, &s->geo));
             }
             for (int k = 0; k < h; k++) {
                 int j = b->hit[k];
                 dst[j] = flipped(dst[j], b->f[j], s->fmt, sg->scale);
                 b->f[j] = 0u;
+            }
+            base = end;
+        }
+    }
+    s->gap = gap_after(pos, base);
+    return flips;
+}
+
+/* flip_blocks for fp32, whose stored bits are the tensor's: each failing bit is XORed straight into its word (the
+ * same words: XOR-ing a word's failing bits one by one is XOR-ing their mask), with no list of failing words */
+static int64_t flip_blocks_fp32(Stream *s, const Segs *g) {
+    int64_t pos = s->gap, base = 0, flips = 0;
+    for (Py_ssize_t i = 0; i < g->k; i++) {
+        const Seg *sg = &g->seg[i];
+        for (int64_t j0 = 0; j0 < sg->n; j0 += DBLK) {
+            const int64_t n = DBLK < sg->n - j0 ? DBLK : sg->n - j0, end = base + (n << 5);
+            uint32_t *dst = sg->dst + j0;
+            const int64_t w0 = base >> 5; /* the block's first word in the bit space (blocks start at whole words) */
+            if (dst != sg->src + j0) memcpy(dst, sg->src + j0, 4 * (size_t)n);
+            if (s->geo.table) { /* gaps from the table are short and finite: no NEVER to guard against */
+                for (; pos < end; flips++) {
+                    dst[(pos >> 5) - w0] ^= UINT32_C(1) << (pos & 31);
+                    pos += 1 + table_gap(&s->rng, &s->geo);
+                }
+            }
+            for (; pos < end; flips++) { /* pos < end also excludes NEVER */
+                dst[(pos >> 5) - w0] ^= UINT32_C(1) << (pos & 31);
+                pos = next_pos(pos, draw_gap(&s->rng, &s->geo));
             }
             base = end;
         }
@@ -610,9 +645,14 @@ static PyObject *Stream_flip(Stream *s, PyObject *args, PyObject *kw) {
         return PyLong_FromLong(0);
     }
     if (!segs_have_dst(&g)) { segs_free(&g); return PyLong_FromLong(-1); } /* nothing consumed: copy, call again */
-    Block *b = stream_block(s);
-    if (!b) { segs_free(&g); return PyErr_NoMemory(); }
-    int64_t flips = flip_blocks(s, &g, b);
+    int64_t flips;
+    if (s->fmt == FP32) {
+        flips = flip_blocks_fp32(s, &g);
+    } else {
+        Block *b = stream_block(s);
+        if (!b) { segs_free(&g); return PyErr_NoMemory(); }
+        flips = flip_blocks(s, &g, b);
+    }
     segs_free(&g);
     return PyLong_FromLongLong(flips);
 }
