@@ -15,7 +15,9 @@ optimizer_state    by the optimizer step (old word = value before)         when 
 Parameters that autograd saves (a conv saves its weight, or the copy of it that carries read errors) are not
 activations and are skipped by the activation hook; so are integer tensors (max-pool indices) and tensors of fewer
 than two dimensions (BN statistics). A tensor saved by several ops (a ReLU output that the next conv saves too) is
-stored once. An error that nothing but its hook holds is written and read in place, others in a copy. In the
+stored once, and read once per op that saved it; the last of those reads is done in place where nothing else holds
+the stored tensor or its memory and the backward pass frees the graph (no ``retain_graph``). An error that nothing
+but its hook holds is written and read in place, others in a copy. In the
 optimizer step, all tensors of one data type (every weight, every gradient, every state buffer) are one run of
 stored bits (:class:`_Segments`): one call of the compiled core per data type and access.
 """
@@ -67,6 +69,16 @@ class FlipStats:
 
 def _same(x):
     return x
+
+
+def _last_read(x: torch.Tensor) -> bool:
+    """Whether the stored activation ``x``, at the last unpack of the saves that share it, may take its read errors
+    in place: nothing but its pack holds the tensor (one reference) or its memory (two: the tensor and the storage
+    object asked for here; the forward pass's own tensor, a view of it, or a caller's input would add one), and
+    this backward pass frees the graph as it goes (no ``retain_graph``, which would unpack it again; outside a
+    backward pass, as when code reads a node's saved tensor, torch answers that the graph is kept)."""
+    return (x._use_count() == 1 and torch._C._storage_Use_Count(x.untyped_storage()._cdata) == 2
+            and not torch._C._autograd._get_current_graph_task_keep_graph())
 
 
 def _sole(g: torch.Tensor) -> bool:
@@ -138,21 +150,26 @@ class _Port:
             st.write_flips_0to1 += self.ws.n01
             st.write_flips_1to0 += self.ws.n10
 
-    def read(self, x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    def read(self, x: torch.Tensor, inplace: bool = False, mine=None) -> torch.Tensor:
+        """``x`` as read back: in place if ``inplace``, or if some bit fails and ``mine(x)`` says that nothing else
+        will see its memory (asked only then); else in a copy where some bit fails, and ``x`` itself where none."""
         rs = self.rs
         if rs is None:
             return x
         n = x.numel()
         self.stats.words_read += n
         if self.int8 or x.dtype is not _F32 or not x.is_contiguous() or not x.is_cpu:
-            x, k = through_core(x, self.codec, rs.flip, inplace=inplace)
+            x, k = through_core(x, self.codec, rs.flip, inplace=inplace or (mine is not None and mine(x)))
         else:  # through_core's path for plain float32 words, spelled out: it runs hundreds of times a step
             p = x.data_ptr()
             k = rs.flip(p, p if inplace else None, n, None)
-            if k < 0:  # some bit fails: into a copy
-                y = torch.empty_like(x)
-                k = rs.flip(p, y.data_ptr(), n, None)
-                x = y
+            if k < 0:  # some bit fails: in place where x is the reader's alone, else into a copy
+                if mine is not None and mine(x):
+                    k = rs.flip(p, p, n, None)
+                else:
+                    y = torch.empty_like(x)
+                    k = rs.flip(p, y.data_ptr(), n, None)
+                    x = y
         if k:
             self.stats.read_flips += k
         return x
@@ -327,15 +344,20 @@ class Injector:
                 return t
             hit = saved.get(id(t))
             if hit is not None and hit[0] is t:
+                if reads:
+                    hit[1][1] += 1
                 return hit[1]
             x = t.detach()
             stored = write(next(keys), x if x.is_contiguous() else x.contiguous())
-            packed = (stored,) if reads else stored  # a tuple marks a stored activation to unpack
+            packed = [stored, 1] if reads else stored  # a list marks a stored activation to unpack: [it, saves]
             saved[id(t)] = (t, packed)
             return packed
 
         def unpack(packed):
-            return read(packed[0]) if type(packed) is tuple else packed
+            if type(packed) is not list:
+                return packed
+            packed[1] -= 1  # the saves not yet unpacked: the last may read in place
+            return read(packed[0], False, _last_read if packed[1] == 0 else None)
 
         return pack, unpack if reads else _same
 

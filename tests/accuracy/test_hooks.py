@@ -309,6 +309,58 @@ def test_errors_go_into_the_gradient_only_where_the_hook_holds_it_alone(digits, 
     assert _same_params(got, want)
 
 
+def test_a_stored_activation_is_read_in_place_only_alone_and_when_the_graph_is_freed():
+    """hooks._last_read, asked during a backward pass that frees its graph and one that keeps it (retain_graph),
+    and outside one: a tensor nothing else holds may be read in place only in the first; not one whose memory a
+    view shares, nor one an autograd node holds too."""
+    from archsim.accuracy.hooks import _last_read
+
+    seen = {}
+
+    def probe(keep):
+        alone, shared, held = torch.randn(8, 8), torch.randn(8, 8), torch.randn(8, 8)
+        view = shared[:4]  # noqa: F841 -- alive during the backward pass below
+        z = torch.randn(8, 8, requires_grad=True)
+        y = z * held  # the multiplication's node holds `held` for its backward
+        y.register_hook(lambda g: seen.update({(keep, k): _last_read(t) for k, t in
+                                                (("alone", alone), ("view", shared), ("held", held))}))
+        y.sum().backward(retain_graph=keep)
+
+    probe(False)
+    probe(True)
+    assert seen == {(False, "alone"): True, (False, "view"): False, (False, "held"): False,
+                    (True, "alone"): False, (True, "view"): False, (True, "held"): False}
+    assert not _last_read(torch.randn(8, 8))
+
+
+@pytest.mark.parametrize("write", [0.0, 1e-3])
+def test_read_errors_of_the_last_unpack_in_place_train_as_copies(digits, monkeypatch, write):
+    """A stored activation that several ops saved is unpacked once per save; the last unpack takes its read errors
+    in place where hooks._last_read allows it, the others into copies. Training is the same, bit for bit, as with
+    a copy at every read (without write errors the stored tensor is the forward pass's own)."""
+    from archsim.accuracy import hooks
+
+    pol = ErrorPolicy(datatypes={DataType.ACTIVATION: DataTypeErrors(read_ber=2e-3, write_ber_0to1=write,
+                                                                     write_ber_1to0=write)})
+    last, seen = hooks._last_read, []
+
+    def spy(x):
+        seen.append(last(x))
+        return seen[-1]
+
+    monkeypatch.setattr(hooks, "_last_read", spy)
+    inj = Injector(pol, seed=4)
+    got, first = _run(tiny_net(), _batches(digits), inj)
+    # without write errors the input batch is stored as it is: a view of the data set, never read in place
+    assert True in seen and (False in seen or write > 0)
+    monkeypatch.setattr(hooks, "_last_read", lambda x: False)
+    ref = Injector(pol, seed=4)
+    want, ref_first = _run(tiny_net(), _batches(digits), ref)
+    assert inj.stats[DataType.ACTIVATION].read_flips > 0 and inj.summary() == ref.summary()
+    assert all(torch.equal(first[1][k].view(torch.int32), ref_first[1][k].view(torch.int32)) for k in first[1])
+    assert _same_params(got, want)
+
+
 def test_a_model_off_the_cpu_is_refused():
     model = build_model(tiny_net(), 0).to(torch.float64)
     model.to("meta")
