@@ -43,6 +43,23 @@ def _run(net, batches, injector=None, seed=0):
     return model, first
 
 
+def _spied_and_refused(monkeypatch, hooks, name: str, pol, seed: int, digits):
+    """Train ``tiny_net`` twice under ``pol``: with the predicate ``hooks.<name>`` spied on (its answers listed), and
+    with it answering False everywhere. Returns the answers and, per run, the injector and ``_run``'s result."""
+    real, seen = getattr(hooks, name), []
+
+    def spy(x):
+        seen.append(real(x))
+        return seen[-1]
+
+    runs = []
+    for pred in (spy, lambda x: False):
+        monkeypatch.setattr(hooks, name, pred)
+        inj = Injector(pol, seed=seed)
+        runs.append((inj, _run(tiny_net(), _batches(digits), inj)))
+    return seen, runs[0], runs[1]
+
+
 def _same_params(a, b) -> bool:
     return all(torch.equal(p.view(-1).view(torch.int32), q.view(-1).view(torch.int32))
                for p, q in zip(a.parameters(), b.parameters()))
@@ -287,24 +304,12 @@ def test_errors_go_into_the_gradient_only_where_the_hook_holds_it_alone(digits, 
     Training is the same, bit for bit, as with a copy of every error; the residual block has both kinds."""
     from archsim.accuracy import hooks
 
-    net = tiny_net()
     m = (DataTypeErrors(write_ber_0to1=rate, write_ber_1to0=rate / 3, read_ber=rate / 10, format="bf16")
          if model == "directional" else DataTypeErrors(write_ber_0to1=rate, write_ber_1to0=rate, read_ber=rate / 10,
                                                        write_model=model))
     pol = ErrorPolicy(datatypes={DataType.ERROR: m})
-    sole, seen = hooks._sole, []
-
-    def spy(g):
-        seen.append(sole(g))
-        return seen[-1]
-
-    monkeypatch.setattr(hooks, "_sole", spy)
-    inj = Injector(pol, seed=2)
-    got, _ = _run(net, _batches(digits), inj)
+    seen, (inj, (got, _)), (ref, (want, _)) = _spied_and_refused(monkeypatch, hooks, "_sole", pol, 2, digits)
     assert True in seen and False in seen
-    monkeypatch.setattr(hooks, "_sole", lambda g: False)
-    ref = Injector(pol, seed=2)
-    want, _ = _run(net, _batches(digits), ref)
     assert inj.stats[DataType.ERROR].write_flips > 0 and inj.summary() == ref.summary()
     assert _same_params(got, want)
 
@@ -342,20 +347,10 @@ def test_read_errors_of_the_last_unpack_in_place_train_as_copies(digits, monkeyp
 
     pol = ErrorPolicy(datatypes={DataType.ACTIVATION: DataTypeErrors(read_ber=2e-3, write_ber_0to1=write,
                                                                      write_ber_1to0=write)})
-    last, seen = hooks._last_read, []
-
-    def spy(x):
-        seen.append(last(x))
-        return seen[-1]
-
-    monkeypatch.setattr(hooks, "_last_read", spy)
-    inj = Injector(pol, seed=4)
-    got, first = _run(tiny_net(), _batches(digits), inj)
+    seen, (inj, (got, first)), (ref, (want, ref_first)) = _spied_and_refused(monkeypatch, hooks, "_last_read", pol,
+                                                                              4, digits)
     # without write errors the input batch is stored as it is: a view of the data set, never read in place
     assert True in seen and (False in seen or write > 0)
-    monkeypatch.setattr(hooks, "_last_read", lambda x: False)
-    ref = Injector(pol, seed=4)
-    want, ref_first = _run(tiny_net(), _batches(digits), ref)
     assert inj.stats[DataType.ACTIVATION].read_flips > 0 and inj.summary() == ref.summary()
     assert all(torch.equal(first[1][k].view(torch.int32), ref_first[1][k].view(torch.int32)) for k in first[1])
     assert _same_params(got, want)
