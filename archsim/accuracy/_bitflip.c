@@ -527,7 +527,7 @@ static void Stream_dealloc(Stream *self) {
 
 /* Scratch of the block passes (every-bit flips, dense directional writes), DBLK words of one segment at a time */
 #define DBLK 1024
-#define DPAD 8 /* running counts past the block's end, for 8-wide compares */
+#define DPAD 32 /* running counts past the block's end, for the walk's 32-wide rounds */
 
 typedef struct Block {
     uint32_t f[DBLK];                        /* every-bit flips: failing bits of each word */
