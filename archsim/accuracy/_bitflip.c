@@ -849,7 +849,7 @@ typedef void (*DenseFn)(Stream *, const Segs *, const void *, void *, Block *, i
 #define DENSE_X86 1
 #include <immintrin.h>
 #define DENSE_AVX512 0
-/* x86-64-v3 (AVX2, BMI2: Intel since Haswell, AMD since Excavator): 8-word passes and walks */
+/* x86-64-v3 (AVX2, BMI2: Intel since Haswell, AMD since Excavator): 8-word passes, walks in rounds of 32 */
 #pragma GCC push_options
 #pragma GCC target("avx2,bmi,bmi2,popcnt")
 #define DENSE_FN dense_avx2
