@@ -568,11 +568,20 @@ static Block *stream_block(Stream *s) {
     return s->blk;
 }
 
+/* a failing bit of word w of a block: XORed into it (direct), or marked (block_mark) */
+static inline void fail_at(Block *b, int *nhit, uint32_t *dst, int w, uint32_t bit, const int direct) {
+    if (direct) dst[w] ^= bit;
+    else block_mark(b, nhit, w, bit);
+}
+
 /* Every-bit errors over all bits of g, every destination given: block by block, the source into dst, then each
  * failing bit ORed into its word's mask (its word is its position over the word width: no search), the words listed
- * once (branch-free), and each listed word flipped through its stored format. Returns the flipped bits. */
-static int64_t flip_blocks(Stream *s, const Segs *g, Block *b) {
-    const int sh = s->shift;
+ * once (branch-free), and each listed word flipped through its stored format. Returns the flipped bits.
+ * `direct` (fp32, whose stored bits are the tensor's; b unused): each failing bit is XORed straight into its word
+ * instead (the same words: XOR-ing a word's failing bits one by one is XOR-ing their mask), with no list. */
+static inline __attribute__((always_inline)) int64_t flip_pass(Stream *s, const Segs *g, Block *b,
+                                                               const int direct) {
+    const int sh = direct ? 5 : s->shift;
     const uint32_t bm = (1u << sh) - 1u;
     int64_t pos = s->gap, base = 0, flips = 0;
     for (Py_ssize_t i = 0; i < g->k; i++) {
@@ -583,47 +592,19 @@ static int64_t flip_blocks(Stream *s, const Segs *g, Block *b) {
             uint32_t *dst = sg->dst + j0;
             if (dst != sg->src + j0) memcpy(dst, sg->src + j0, 4 * (size_t)n);
             int h = 0;
-            if (s->geo.table) /* as in flip_blocks_fp32 */
+            if (s->geo.table) /* gaps from the table are short and finite: no NEVER to guard against */
                 for (; pos < end; flips++) {
-                    block_mark(b, &h, (int)((pos - base) >> sh), 1u << (pos & bm));
+                    fail_at(b, &h, dst, (int)((pos - base) >> sh), 1u << (pos & bm), direct);
                     pos += 1 + table_gap(&s->rng, &s->geo);
                 }
             for (; pos < end; flips++) { /* pos < end also excludes NEVER */
-                block_mark(b, &h, (int)((pos - base) >> sh), 1u << (pos & bm));
+                fail_at(b, &h, dst, (int)((pos - base) >> sh), 1u << (pos & bm), direct);
                 pos = next_pos(pos, draw_gap(&s->rng, &s->geo));
             }
-            for (int k = 0; k < h; k++) {
+            for (int k = 0; k < h; k++) { /* direct: h stays 0 */
                 int j = b->hit[k];
                 dst[j] = flipped(dst[j], b->f[j], s->fmt, sg->scale);
                 b->f[j] = 0u;
-            }
-            base = end;
-        }
-    }
-    s->gap = gap_after(pos, base);
-    return flips;
-}
-
-/* flip_blocks for fp32, whose stored bits are the tensor's: each failing bit is XORed straight into its word (the
- * same words: XOR-ing a word's failing bits one by one is XOR-ing their mask), with no list of failing words */
-static int64_t flip_blocks_fp32(Stream *s, const Segs *g) {
-    int64_t pos = s->gap, base = 0, flips = 0;
-    for (Py_ssize_t i = 0; i < g->k; i++) {
-        const Seg *sg = &g->seg[i];
-        for (int64_t j0 = 0; j0 < sg->n; j0 += DBLK) {
-            const int64_t n = DBLK < sg->n - j0 ? DBLK : sg->n - j0, end = base + (n << 5);
-            uint32_t *dst = sg->dst + j0;
-            const int64_t w0 = base >> 5; /* the block's first word in the bit space (blocks start at whole words) */
-            if (dst != sg->src + j0) memcpy(dst, sg->src + j0, 4 * (size_t)n);
-            if (s->geo.table) { /* gaps from the table are short and finite: no NEVER to guard against */
-                for (; pos < end; flips++) {
-                    dst[(pos >> 5) - w0] ^= UINT32_C(1) << (pos & 31);
-                    pos += 1 + table_gap(&s->rng, &s->geo);
-                }
-            }
-            for (; pos < end; flips++) { /* pos < end also excludes NEVER */
-                dst[(pos >> 5) - w0] ^= UINT32_C(1) << (pos & 31);
-                pos = next_pos(pos, draw_gap(&s->rng, &s->geo));
             }
             base = end;
         }
@@ -647,11 +628,11 @@ static PyObject *Stream_flip(Stream *s, PyObject *args, PyObject *kw) {
     if (!segs_have_dst(&g)) { segs_free(&g); return PyLong_FromLong(-1); } /* nothing consumed: copy, call again */
     int64_t flips;
     if (s->fmt == FP32) {
-        flips = flip_blocks_fp32(s, &g);
+        flips = flip_pass(s, &g, NULL, 1);
     } else {
         Block *b = stream_block(s);
         if (!b) { segs_free(&g); return PyErr_NoMemory(); }
-        flips = flip_blocks(s, &g, b);
+        flips = flip_pass(s, &g, b, 0);
     }
     segs_free(&g);
     return PyLong_FromLongLong(flips);

@@ -152,7 +152,9 @@ class _Port:
 
     def read(self, x: torch.Tensor, inplace: bool = False, mine=None) -> torch.Tensor:
         """``x`` as read back: in place if ``inplace``, or if some bit fails and ``mine(x)`` says that nothing else
-        will see its memory (asked only then); else in a copy where some bit fails, and ``x`` itself where none."""
+        will see its memory (on the plain float32 path asked only when some bit fails; other tensors go through
+        :func:`through_core`, which is told beforehand); else in a copy where some bit fails, and ``x`` itself where
+        none."""
         rs = self.rs
         if rs is None:
             return x
