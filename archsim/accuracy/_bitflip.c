@@ -527,7 +527,7 @@ static void Stream_dealloc(Stream *self) {
 
 /* Scratch of the block passes (every-bit flips, dense directional writes), DBLK words of one segment at a time */
 #define DBLK 1024
-#define DPAD 32 /* running counts past the block's end, for the walk's 32-wide rounds */
+#define DPAD 128 /* running counts past the block's end, for the walk's rounds (128 wide in the AVX-512 build) */
 
 typedef struct Block {
     uint32_t f[DBLK];                        /* every-bit flips: failing bits of each word */
@@ -848,7 +848,8 @@ typedef void (*DenseFn)(Stream *, const Segs *, const void *, void *, Block *, i
 /* x86-64-v4 (AVX-512 F, VL, BW, DQ) with VPOPCNTDQ and VBMI2 (Intel since Ice Lake, AMD since Zen 4): a bit-parallel
  * direction's chunks take their Bernoulli bits 8 at a time (popcounts, their prefix sums, funnel shifts; pdep stays
  * scalar), and the compiler's 256-bit code gets AVX-512's rotates and three-input logic (bf16 at 8e-2 per
- * switching bit 1.09 -> 0.88 ns a word, fp32 2.16 -> 1.79, against the bmi2 build) */
+ * switching bit 1.09 -> 0.88 ns a word, fp32 2.16 -> 1.79, against the bmi2 build); walks take 128 running counts
+ * a round in 16-lane compares */
 #pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,avx512vpopcntdq,avx512vbmi2")
 #undef DENSE_AVX512
 #define DENSE_AVX512 1

@@ -632,15 +632,15 @@ def _kind_stream(kind: str, seed: int, p01: float | None = None, p10: float | No
 def _dense_script(isa: str, fmt: str) -> list:
     """A script of dense writes run on the build ``isa`` of the dense pass: segments that end inside, on and past
     the pass's 1024-word blocks, every kind of old contents, in place and into copies, a slot kept and used up,
-    words that switch every bit, rates from a few failing bits a block to half of them (by gaps: walks within one
-    round of the AVX2 builds and across several); returns everything
-    observable (stored words, counts)."""
+    words that switch every bit, rates from a few failing bits a block to half of them (by gaps: walks that end in
+    the first round of a build's walk, in the second half of an AVX-512 round, and several rounds on); returns
+    everything observable (stored words, counts)."""
     prev = _bitflip.isa()
     _bitflip.isa(isa)
     try:
         c = codec(fmt, int8_scale=0.05)
         out, scale = [], 0.05 if fmt == "int8" else None
-        for p01, p10 in ((0.5, 0.02), (0.03, 0.03), (1e-4, 0.3), (0.02, 0.0), (1e-2, 5e-3)):
+        for p01, p10 in ((0.5, 0.02), (0.03, 0.03), (1e-4, 0.3), (0.02, 0.0), (1e-2, 5e-3), (3e-3, 2e-3)):
             s, slot = Stream(11, max(p01, p10), FMT_CODE[fmt], p01, p10, True), Slot()
             for step, sizes in enumerate(([1023], [1024, 1], [5000, 3, 1025], [1023], [2048, 7])):
                 _, views, _ = _layout(sizes)
