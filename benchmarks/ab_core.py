@@ -1,0 +1,128 @@
+"""Benchmark (not a test): two builds of the compiled core, side by side in one process, in training.
+
+    .venv/bin/python benchmarks/ab_core.py A.so B.so CASE [CASE ...] [--rounds 24]
+
+A and B are copies of ``archsim/accuracy/_bitflip*.so`` (say, the build before a change and the build after it).
+Both are imported under their own names, and round by round (alternating which goes first) the harness is pointed
+at one, then the other: a new run from seed = round makes one clean and one injected step, then a block of three
+injected steps whose time inside the core's calls (write, flip, capture) is summed. Prints the median core time a
+step of each and the median ratio B / A. Timing the core alone, within one process, sees a change of a few percent
+that whole training steps, which vary by +-20 % on this machine, hide. The two builds must give the same bits:
+the flip counts are compared.
+
+CASE: ``V/NS`` (an STT-MRAM write point of the default config, as in bench_injection.py) or ``KIND:RATE:MODEL``
+with KIND write, read or both and MODEL directional or symmetric (e.g. ``write:1e-2:directional``).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.machinery
+import importlib.util
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import archsim.accuracy.hooks as hooks  # noqa: E402
+import archsim.accuracy.inject as inject  # noqa: E402
+from archsim.accuracy.data import load_digits  # noqa: E402
+from archsim.accuracy.policy import ErrorPolicy  # noqa: E402
+from archsim.accuracy.train import network_for  # noqa: E402
+from archsim.config import load_config  # noqa: E402
+from archsim.config.scenarios import apply_memory  # noqa: E402
+from archsim.datatypes import ALL_DATATYPES  # noqa: E402
+from bench_injection import Runner, reads_and_writes  # noqa: E402
+
+
+def load_build(path: str, tag: str):
+    """The extension at ``path`` as module ``tag._bitflip`` (its init function is named for the last part)."""
+    name = f"{tag}._bitflip"
+    loader = importlib.machinery.ExtensionFileLoader(name, path)
+    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+def use_build(mod) -> None:
+    """New injectors make their streams and slots from ``mod``."""
+    inject.Stream = mod.Stream
+    inject.Slot = mod.Slot
+    hooks.Slot = mod.Slot
+
+
+def policy(case: str) -> ErrorPolicy:
+    if "/" in case:
+        v, ns = (float(x) for x in case.split("/"))
+        return ErrorPolicy.from_config(apply_memory(load_config(), "sttmram",
+                                                    options={"write_voltage_v": v, "write_pulse_ns": ns}))
+    kind, rate, model = case.split(":")
+    dts = list(ALL_DATATYPES)
+    if kind == "both":
+        return reads_and_writes(dts, float(rate), model)
+    return ErrorPolicy.uniform(dts, float(rate), kind, model)
+
+
+class _Timed:
+    """A stream whose core calls add their time to ``clock[0]``."""
+
+    def __init__(self, stream, clock: list):
+        self._s, self._clock = stream, clock
+
+    def __getattr__(self, name):
+        v = getattr(self._s, name)
+        if name not in ("flip", "write", "capture"):
+            return v
+
+        def timed(*args):
+            t = time.perf_counter()
+            r = v(*args)
+            self._clock[0] += time.perf_counter() - t
+            return r
+        return timed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("a")
+    ap.add_argument("b")
+    ap.add_argument("cases", nargs="+")
+    ap.add_argument("--rounds", type=int, default=24)
+    ap.add_argument("--steps", type=int, default=3)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    builds = [load_build(args.a, "build_a"), load_build(args.b, "build_b")]
+    data = load_digits()
+    net = network_for("resnet18-mini", data)
+    for case in args.cases:
+        pol = policy(case)
+        times: list[list[float]] = [[], []]
+        flips = [0.0, 0.0]
+        for r in range(args.rounds):
+            for i in ((0, 1) if r % 2 == 0 else (1, 0)):
+                use_build(builds[i])
+                run = Runner(net, data, pol, 32, seed=r)
+                run.clean_block(1)
+                run.block(1)
+                clock = [0.0]
+                for port in run.inj._ports.values():
+                    port.ws = None if port.ws is None else _Timed(port.ws, clock)
+                    port.rs = None if port.rs is None else _Timed(port.rs, clock)
+                run.steps = 0
+                for st in run.inj.stats.values():
+                    st.__init__()
+                run.block(args.steps)
+                times[i].append(clock[0] / args.steps * 1e3)
+                flips[i] += run.flips_per_step
+        if flips[0] != flips[1]:
+            raise SystemExit(f"{case}: the builds flip different bits ({flips[0]} vs {flips[1]} a step, summed)")
+        ratio = statistics.median(b / a for a, b in zip(*times))
+        print(f"{case}: core ms a step A {statistics.median(times[0]):.3f}  B {statistics.median(times[1]):.3f}  "
+              f"B/A {ratio:.3f}  ({flips[0] / args.rounds:.0f} flips a step)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
