@@ -31,10 +31,8 @@ import archsim.accuracy.inject as inject  # noqa: E402
 from archsim.accuracy.data import load_digits  # noqa: E402
 from archsim.accuracy.policy import ErrorPolicy  # noqa: E402
 from archsim.accuracy.train import network_for  # noqa: E402
-from archsim.config import load_config  # noqa: E402
-from archsim.config.scenarios import apply_memory  # noqa: E402
 from archsim.datatypes import ALL_DATATYPES  # noqa: E402
-from bench_injection import Runner, reads_and_writes  # noqa: E402
+from bench_injection import Runner, point_policy, reads_and_writes  # noqa: E402
 
 
 def load_build(path: str, tag: str):
@@ -56,9 +54,7 @@ def use_build(mod) -> None:
 
 def policy(case: str) -> ErrorPolicy:
     if "/" in case:
-        v, ns = (float(x) for x in case.split("/"))
-        return ErrorPolicy.from_config(apply_memory(load_config(), "sttmram",
-                                                    options={"write_voltage_v": v, "write_pulse_ns": ns}))
+        return point_policy(*(float(x) for x in case.split("/")))
     kind, rate, model = case.split(":")
     dts = list(ALL_DATATYPES)
     if kind == "both":

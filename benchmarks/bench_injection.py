@@ -90,6 +90,13 @@ def reads_and_writes(dts, rate: float, model: str = "directional") -> ErrorPolic
     return ErrorPolicy(datatypes={d: m.model_copy(update={"read_ber": rate}) for d, m in pol.datatypes.items()})
 
 
+def point_policy(v: float, ns: float, dts=ALL_DATATYPES) -> ErrorPolicy:
+    """Every data type of ``dts`` in STT-MRAM written at ``v`` volts / ``ns`` ns: the rates and formats the bank models
+    of the default config give (as the study trains them)."""
+    cfg = apply_memory(load_config(), "sttmram", options={"write_voltage_v": v, "write_pulse_ns": ns})
+    return ErrorPolicy.from_config(cfg).only(list(dts))
+
+
 def compare(net, data, policy, batch: int, steps: int, repeats: int, restart: bool = False) -> dict:
     """Step times (s, minimum over rounds) of a separate clean run (``fresh``), of clean steps on the injected run's
     weights (``clean``) and of injected steps (``injected``); the median over rounds of injected / clean and
@@ -177,9 +184,7 @@ def main() -> None:
                       "directional"))
     for label, rate, kind, model in cases:
         if kind == "point":
-            cfg = apply_memory(load_config(), "sttmram",
-                               options={"write_voltage_v": rate[0], "write_pulse_ns": rate[1]})
-            pol = ErrorPolicy.from_config(cfg).only(dts)
+            pol = point_policy(*rate, dts)
             rate = max(m.write_ber_0to1 for m in pol.datatypes.values())
         elif kind == "mram":
             pol = ErrorPolicy(datatypes={d: DataTypeErrors(read_ber=7.5e-9, write_ber_0to1=6.6e-7,
