@@ -197,10 +197,12 @@ class _Port:
             return new
         n = new.numel()
         self.stats.words_written += n
-        copy_first = self.dense or n * self.cand >= COPY_FIRST  # directional writes only
         if self.sym:
             y, k = through_core(new, self.codec, ws.flip, inplace=inplace)
-        elif self.int8 or inplace or new.dtype is not _F32 or not new.is_contiguous() or not new.is_cpu:
+            self.count_write(k)
+            return y
+        copy_first = self.dense or n * self.cand >= COPY_FIRST
+        if self.int8 or inplace or new.dtype is not _F32 or not new.is_contiguous() or not new.is_cpu:
             y, k = through_core(new, self.codec, ws.write, self.slot(key), tail=(self.old, self.keep),
                                 inplace=inplace, copy_first=copy_first)
         else:  # through_core for a fresh directional write of plain float32 words, spelled out (as in read)
