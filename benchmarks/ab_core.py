@@ -81,6 +81,19 @@ class _Timed:
         return timed
 
 
+def timed_run(net, data, pol: ErrorPolicy, seed: int) -> tuple[Runner, list]:
+    """A new run from ``seed`` past its first clean and first injected step, whose core calls from then on add
+    their time to the returned clock's one entry (seconds)."""
+    run = Runner(net, data, pol, 32, seed=seed)
+    run.clean_block(1)
+    run.block(1)
+    clock = [0.0]
+    for port in run.inj._ports.values():
+        port.ws = None if port.ws is None else _Timed(port.ws, clock)
+        port.rs = None if port.rs is None else _Timed(port.rs, clock)
+    return run, clock
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("a")
@@ -100,13 +113,7 @@ def main() -> None:
         for r in range(args.rounds):
             for i in ((0, 1) if r % 2 == 0 else (1, 0)):
                 use_build(builds[i])
-                run = Runner(net, data, pol, 32, seed=r)
-                run.clean_block(1)
-                run.block(1)
-                clock = [0.0]
-                for port in run.inj._ports.values():
-                    port.ws = None if port.ws is None else _Timed(port.ws, clock)
-                    port.rs = None if port.rs is None else _Timed(port.rs, clock)
+                run, clock = timed_run(net, data, pol, r)
                 run.steps = 0
                 for st in run.inj.stats.values():
                     st.__init__()

@@ -6,8 +6,8 @@ CASE as in ab_core.py: ``V/NS`` (an STT-MRAM write point of the default config) 
 ``both:1e-2:directional``). Every round starts from new weights (seed = round) and makes one clean and one injected
 step. Then it times a block of injected steps and a block of clean steps on the same weights, the first steps of
 training as in ``bench_injection.py --restart``. A second run from the same seed repeats the injected block with
-timers around the core's calls (``ab_core._Timed``): the timers cost Python calls, so the whole-step times come from
-the first run. Prints medians over rounds:
+timers around the core's calls (``ab_core.timed_run``): the timers cost Python calls, so the whole-step times come
+from the first run. Prints medians over rounds:
 - the clean step;
 - the injected step and the ratio;
 - the core's time;
@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ab_core import _Timed, policy  # noqa: E402
+from ab_core import policy, timed_run  # noqa: E402
 from archsim.accuracy.data import load_digits  # noqa: E402
 from archsim.accuracy.train import network_for  # noqa: E402
 from bench_injection import Runner  # noqa: E402
@@ -51,13 +51,7 @@ def main() -> None:
             run.block(1)
             injected.append(run.block(args.steps) * 1e3)
             clean.append(run.clean_block(args.steps) * 1e3)
-            run = Runner(net, data, pol, 32, seed=r)
-            run.clean_block(1)
-            run.block(1)
-            clock = [0.0]
-            for port in run.inj._ports.values():
-                port.ws = None if port.ws is None else _Timed(port.ws, clock)
-                port.rs = None if port.rs is None else _Timed(port.rs, clock)
+            run, clock = timed_run(net, data, pol, r)
             run.block(args.steps)
             core.append(clock[0] / args.steps * 1e3)
         med = statistics.median
