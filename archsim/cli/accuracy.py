@@ -11,12 +11,24 @@ from archsim.cli.argtypes import nonempty, output_file, plot_file
 from archsim.report.files import atomic_write_text
 
 
+class _DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends an option's default to its help only where that says something: not where the help already states
+    it (options whose ``None`` default means "resolved later", as ``--seed``), nor for ``None``, an empty list or
+    an off switch."""
+
+    def _get_help_string(self, action):
+        d = action.default
+        if "(default" in (action.help or "") or d is None or d is False or d == []:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "accuracy", help="training accuracy under scratchpad bit errors (PyTorch)",
         description="Train a workload network clean and with bit errors injected into the data types the "
                     "scratchpad stores. `archsim accuracy sweep ...` sweeps the error rate per data type.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_DefaultsHelp)
     p.add_argument("action", nargs="?", choices=("train", "sweep"), default="train",
                    help="train: clean vs injected run; sweep: accuracy vs bit error rate")
     p.add_argument("--sweep", action="store_true", help="same as the `sweep` action")
@@ -45,12 +57,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--old-contents", choices=("previous", "zeros", "random"), default="previous",
                    help="what a freshly written buffer held before (directional model)")
     g = p.add_argument_group("training")
-    g.add_argument("--epochs", type=int, default=5)
-    g.add_argument("--batch-size", type=int, default=32)
-    g.add_argument("--lr", type=float, default=0.02)
-    g.add_argument("--momentum", type=float, default=0.9)
-    g.add_argument("--weight-decay", type=float, default=0.0)
-    g.add_argument("--schedule", choices=("cosine", "constant"), default="cosine")
+    g.add_argument("--epochs", type=int, default=5, help="passes over the training samples")
+    g.add_argument("--batch-size", type=int, default=32, help="samples per SGD step")
+    g.add_argument("--lr", type=float, default=0.02, help="SGD learning rate (the cosine schedule's first)")
+    g.add_argument("--momentum", type=float, default=0.9, help="SGD momentum")
+    g.add_argument("--weight-decay", type=float, default=0.0, help="SGD weight decay (L2)")
+    g.add_argument("--schedule", choices=("cosine", "constant"), default="cosine",
+                   help="learning rate per step: cosine decay to 0 or fixed")
     g.add_argument("--init", choices=("pytorch", "kaiming", "kaiming-zero-residual"), default="pytorch",
                    help="weight initialiser (kaiming lets plain ReLU stacks such as vgg16-mini and alexnet-mini train; "
                         "kaiming-zero-residual also starts every residual block as the identity, which deep "

@@ -117,3 +117,19 @@ def test_sweep_plot_title_inside_the_figure(tmp_path, monkeypatch):
     fig.canvas.draw()
     box, title = fig.bbox, fig.axes[0].title.get_window_extent()
     assert box.x0 <= title.x0 and title.x1 <= box.x1 and title.y1 <= box.y1
+
+
+def test_help_states_each_default_once(capsys):
+    """Defaults resolved after parsing (``--seed``, ``--seeds``, ``--kind``) say so in their help; argparse's own
+    "(default: ...)" is added only to the others, and never "None", "[]" or "False"."""
+    with pytest.raises(SystemExit) as e:
+        main(["accuracy", "--help"])
+    assert e.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for bad in ("(default: None)", "(default: [])", "(default: False)"):
+        assert bad not in text
+    assert text.count("(default: 0) (default") == 0
+    assert "seed of the train action (default: 0)" in text
+    assert "seeds of every point (default: 0 1 2)" in text
+    for shown in ("(default: 5)", "(default: 32)", "(default: 0.02)", "(default: directional)"):
+        assert shown in text
