@@ -69,6 +69,7 @@ def build_report(net: Network, cfg, res: SimResult) -> StepReport:
                 "layer": op.layer, "pass": op.pass_.value, "kind": op.kind, "unit": p.unit,
                 "M": g.M if g else None, "N": g.N if g else None, "K": g.K if g else None,
                 "groups": g.groups if g else None, "macs": 0, "vector_ops": 0.0, "compute_cycles": 0,
+                "busy_cycles": 0,
                 "stall_cycles": 0.0, "total_cycles": 0.0, "folds": 0, "utilization": 0.0,
                 "stalls": {"dram": 0.0, "writeback": 0.0, "bank": 0.0, "write_buffer": 0.0},
                 "sram_reads": {dt.value: 0.0 for dt in DataType},
@@ -79,6 +80,7 @@ def build_report(net: Network, cfg, res: SimResult) -> StepReport:
         rec["macs"] += op.macs
         rec["vector_ops"] += op.vector_ops
         rec["compute_cycles"] += p.compute_cycles
+        rec["busy_cycles"] += p.busy_cycles
         rec["stall_cycles"] += r.stall_cycles
         rec["total_cycles"] += p.compute_cycles + r.stall_cycles
         rec["folds"] += p.folds
@@ -96,8 +98,11 @@ def build_report(net: Network, cfg, res: SimResult) -> StepReport:
             rec["energy_pj"][k] += v
     rows, cols = cfg.array.rows, cfg.array.cols
     for rec in recs.values():
-        if rec["unit"] == "array" and rec["total_cycles"] > 0:
-            rec["utilization"] = rec["macs"] / (rec["total_cycles"] * rows * cols)
+        # physical: the cycles the array was held (busy_cycles, not SCALE-Sim's last-index compute_cycles), stalls
+        # included (docs/dataflows.md); never above 1
+        held = rec["busy_cycles"] + rec["stall_cycles"]
+        if rec["unit"] == "array" and held > 0:
+            rec["utilization"] = rec["macs"] / (held * rows * cols)
         rec["energy_pj"]["total"] = sum(rec["energy_pj"][k] for k in ENERGY_COMPONENTS)
     records = list(recs.values())
     energy = res.energy_pj()

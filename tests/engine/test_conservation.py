@@ -2,7 +2,9 @@
 import math
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
+from archsim.config import load_config
 from archsim.datatypes import DataType
 from archsim.sim import build_report, run_engine
 from archsim.workload import registry
@@ -48,3 +50,23 @@ def test_forward_only_has_no_backward_records(small_cfg):
     net = registry.get("vgg16-cifar", width=0.25)
     res = run_engine(net, small_cfg, passes=(Pass.FORWARD,))
     assert {r.plan.op.pass_ for r in res.ops} == {Pass.FORWARD}
+
+
+
+@settings(max_examples=12, deadline=None)
+@given(rows=st.integers(1, 6), cols=st.integers(1, 6), dataflow=st.sampled_from(["os", "ws", "is"]),
+       name=st.sampled_from(["alexnet-mini", "resnet18-mini"]))
+def test_record_utilization_is_a_fraction(rows, cols, dataflow, name):
+    """Utilisation divides by the cycles the array was held (busy + stall), never by SCALE-Sim's last-cycle index
+    (busy - 1): on the default scratchpad these small networks barely stall, so that index would claim more MACs
+    than PE-cycles (a 1x1 os array computes one MAC in every busy cycle)."""
+    cfg = load_config(overrides={"array": {"rows": rows, "cols": cols, "dataflow": dataflow},
+                                 "training": {"batch": 2}})
+    net = registry.get(name)
+    rep = build_report(net, cfg, run_engine(net, cfg))
+    arr = [r for r in rep.records if r["unit"] == "array"]
+    assert arr
+    assert all(0 < r["utilization"] <= 1 for r in arr), max(r["utilization"] for r in arr)
+    for r in arr:
+        assert r["utilization"] == pytest.approx(r["macs"] / ((r["busy_cycles"] + r["stall_cycles"]) * rows * cols))
+        assert r["total_cycles"] == pytest.approx(r["compute_cycles"] + r["stall_cycles"])
