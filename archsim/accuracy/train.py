@@ -95,6 +95,23 @@ def network_for(workload: str, data: Dataset, **overrides) -> Network:
                          "try a larger --image-size") from None
 
 
+def data_for(workload: str, data: Dataset) -> Dataset:
+    """``data`` as the workload can take it: unchanged where the network builds at the data's image size, else
+    resized to the size the workload is registered at (``vgg16-mini``'s five 2x2 pools need its 32 x 32, the
+    embedded digits are 8 x 8). Raises :func:`network_for`'s error where neither size works, or the workload names
+    no size of its own (the ImageNet networks: their 224 x 224 is for the simulator, not a CPU harness)."""
+    from archsim.workload import registry
+
+    try:
+        network_for(workload, data)
+        return data
+    except ValueError:
+        own = registry.variant(workload).get("input_size")
+        if not own or own <= data.input_size:
+            raise
+    return data.resized(own)
+
+
 @contextlib.contextmanager
 def _threads(n: int):
     old = torch.get_num_threads()

@@ -37,7 +37,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--dataset", default="digits", choices=("digits", "cifar10", "cifar100"),
                    help="digits is embedded (scikit-learn); CIFAR needs --data-dir")
     g.add_argument("--data-dir", type=nonempty, default=None, help="folder with the CIFAR python-pickle batches")
-    g.add_argument("--image-size", type=int, default=None, help="resize images to N x N (e.g. 32 for vgg16-mini)")
+    g.add_argument("--image-size", type=int, default=None, help="resize images to N x N (default: the data's own size, or the workload's where "
+                        "the network cannot take that: 32 for vgg16-mini on digits)")
     g.add_argument("--train-samples", type=int, default=None, help="use only the first N training samples")
     g = p.add_argument_group("errors")
     g.add_argument("--config", type=nonempty, default=None, help="archsim config (YAML/TOML): rates and formats per data type "
@@ -125,7 +126,7 @@ def _loss(x: float) -> str:
 def run(args) -> int:
     from rich.console import Console
 
-    from archsim.accuracy.train import network_for
+    from archsim.accuracy.train import data_for, network_for
     from archsim.cli import UserError
 
     if args.sweep:
@@ -137,8 +138,14 @@ def run(args) -> int:
         raise UserError("--option needs --values")
     settings = _settings(args)
     data = _data(args)
-    net = network_for(args.workload, data)
     console = Console(stderr=False, quiet=args.quiet)
+    if args.image_size is None:
+        fitted = data_for(args.workload, data)
+        if fitted is not data:
+            console.print(f"[dim]{args.workload} cannot take {data.input_size} x {data.input_size} images: resized to "
+                          f"its own {fitted.input_size} x {fitted.input_size} (--image-size sets another size)[/dim]")
+            data = fitted
+    net = network_for(args.workload, data)
     if args.action == "sweep":
         return _run_sweep(args, settings, data, net, console)
     return _run_train(args, settings, data, net, console)

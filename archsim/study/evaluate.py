@@ -60,12 +60,11 @@ def _dt(name: str):
 def _acc(task: dict) -> dict:
     from archsim.accuracy.data import load_dataset
     from archsim.accuracy.policy import ErrorPolicy
-    from archsim.accuracy.train import TrainSettings, network_for, train
+    from archsim.accuracy.train import TrainSettings, data_for, network_for, train
 
     proxy, acc = task["proxy"], task["accuracy"]
     data = load_dataset(acc["dataset"], acc.get("data_dir"))
-    if proxy.get("image_size"):
-        data = data.resized(proxy["image_size"])
+    data = data.resized(proxy["image_size"]) if proxy.get("image_size") else data_for(proxy["workload"], data)
     net = network_for(proxy["workload"], data)
     settings = TrainSettings(epochs=proxy.get("epochs") or acc["epochs"], batch_size=acc["batch_size"],
                              lr=proxy["lr"], init=proxy["init"], train_samples=acc.get("train_samples"), threads=1,

@@ -55,6 +55,16 @@ def entries() -> list[WorkloadEntry]:
     return [_REGISTRY[k] for k in sorted(_REGISTRY)]
 
 
+def variant(name: str) -> dict:
+    """The builder arguments that select the named variant (e.g. ``{'input_size': 32, ...}``); unknown names raise
+    :class:`KeyError` as :func:`get` does."""
+    _load_all()
+    key = name.lower()
+    if key not in _REGISTRY:
+        raise KeyError(f"unknown workload {name!r}; known: {', '.join(sorted(_REGISTRY))}")
+    return dict(_REGISTRY[key].kwargs)
+
+
 def get(name: str, **overrides) -> Network:
     """Build the named network; ``overrides`` replace the variant's builder arguments (e.g. ``width=0.25``)."""
     _load_all()

@@ -134,3 +134,19 @@ def test_help_states_each_default_once(capsys):
     assert "seeds of every point (default: 0 1 2)" in text
     for shown in ("(default: 5)", "(default: 32)", "(default: 0.02)", "(default: directional)"):
         assert shown in text
+
+
+def test_workload_that_needs_larger_images_gets_its_own_size(tmp_path, capsys):
+    """vgg16-mini's five 2x2 pools cannot take the 8x8 digits: without --image-size the harness resizes them to the
+    32x32 the workload is registered at, and says so; the ImageNet networks name no size and still fail clearly."""
+    out = tmp_path / "v.json"
+    argv = ["accuracy", "--workload", "vgg16-mini", "--epochs", "1", "--train-samples", "64", "--batch-size", "32",
+            "--init", "kaiming", "--json", str(out)]
+    assert main(argv) == 0
+    assert "resized to its own 32 x 32" in capsys.readouterr().out
+    assert "input_size=32" in json.loads(out.read_text())["network"]
+    assert main(["accuracy", *FAST[2:], "--workload", "vgg16"]) == 2
+    assert "cannot take 8x8 inputs" in capsys.readouterr().err
+    # an explicit size is the user's choice, kept (and 16 is too small for vgg16-mini)
+    assert main(["accuracy", *FAST[2:], "--workload", "vgg16-mini", "--image-size", "16"]) == 2
+    assert "cannot take 16x16 inputs" in capsys.readouterr().err
