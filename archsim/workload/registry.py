@@ -55,23 +55,22 @@ def entries() -> list[WorkloadEntry]:
     return [_REGISTRY[k] for k in sorted(_REGISTRY)]
 
 
-def variant(name: str) -> dict:
-    """The builder arguments that select the named variant (e.g. ``{'input_size': 32, ...}``); unknown names raise
-    :class:`KeyError` as :func:`get` does."""
+def _entry(name: str) -> WorkloadEntry:
     _load_all()
     key = name.lower()
     if key not in _REGISTRY:
         raise KeyError(f"unknown workload {name!r}; known: {', '.join(sorted(_REGISTRY))}")
-    return dict(_REGISTRY[key].kwargs)
+    return _REGISTRY[key]
+
+
+def variant(name: str) -> dict:
+    """The builder arguments that select the named variant (e.g. ``{'input_size': 32, ...}``)."""
+    return dict(_entry(name).kwargs)
 
 
 def get(name: str, **overrides) -> Network:
     """Build the named network; ``overrides`` replace the variant's builder arguments (e.g. ``width=0.25``)."""
-    _load_all()
-    key = name.lower()
-    if key not in _REGISTRY:
-        raise KeyError(f"unknown workload {name!r}; known: {', '.join(sorted(_REGISTRY))}")
-    e = _REGISTRY[key]
+    e = _entry(name)
     net = e.builder(**{**e.kwargs, **overrides})
-    net.name = key if not overrides else f"{key}({', '.join(f'{k}={v}' for k, v in sorted(overrides.items()))})"
+    net.name = e.name if not overrides else f"{e.name}({', '.join(f'{k}={v}' for k, v in sorted(overrides.items()))})"
     return net
