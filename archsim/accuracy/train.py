@@ -95,13 +95,16 @@ def network_for(workload: str, data: Dataset, **overrides) -> Network:
                          "try a larger --image-size") from None
 
 
-def data_for(workload: str, data: Dataset) -> Dataset:
-    """``data`` as the workload can take it: unchanged where the network builds at the data's image size, else
-    resized to the size the workload is registered at (``vgg16-mini``'s five 2x2 pools need its 32 x 32, the
-    embedded digits are 8 x 8). Raises :func:`network_for`'s error where neither size works, or the workload names
-    no size of its own (the ImageNet networks: their 224 x 224 is for the simulator, not a CPU harness)."""
+def data_for(workload: str, data: Dataset, image_size: int | None = None) -> Dataset:
+    """``data`` as the workload trains on it: resized to ``image_size`` where one is given; else unchanged where the
+    network builds at the data's own image size, and otherwise resized to the size the workload is registered at
+    (``vgg16-mini``'s five 2x2 pools need its 32 x 32, the embedded digits are 8 x 8). Without ``image_size``,
+    raises :func:`network_for`'s error where neither size works or the workload names no size of its own (the
+    ImageNet networks: their 224 x 224 is for the simulator, not a CPU harness)."""
     from archsim.workload import registry
 
+    if image_size is not None:
+        return data.resized(image_size)
     try:
         network_for(workload, data)
         return data

@@ -37,8 +37,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     g.add_argument("--dataset", default="digits", choices=("digits", "cifar10", "cifar100"),
                    help="digits is embedded (scikit-learn); CIFAR needs --data-dir")
     g.add_argument("--data-dir", type=nonempty, default=None, help="folder with the CIFAR python-pickle batches")
-    g.add_argument("--image-size", type=int, default=None, help="resize images to N x N (default: the data's own size, or the workload's where "
-                        "the network cannot take that: 32 for vgg16-mini on digits)")
+    g.add_argument("--image-size", type=int, default=None,
+                   help="resize images to N x N (default: the data's own size, or the workload's where the network "
+                        "cannot take that: 32 for vgg16-mini on digits)")
     g.add_argument("--train-samples", type=int, default=None, help="use only the first N training samples")
     g = p.add_argument_group("errors")
     g.add_argument("--config", type=nonempty, default=None, help="archsim config (YAML/TOML): rates and formats per data type "
@@ -96,15 +97,6 @@ def _settings(args):
                          schedule=args.schedule, init=args.init)
 
 
-def _data(args):
-    from archsim.accuracy.data import load_dataset
-
-    data = load_dataset(args.dataset, args.data_dir)
-    if args.image_size is not None:
-        data = data.resized(args.image_size)
-    return data
-
-
 def _value(v: str):
     try:
         return int(v)
@@ -126,6 +118,7 @@ def _loss(x: float) -> str:
 def run(args) -> int:
     from rich.console import Console
 
+    from archsim.accuracy.data import load_dataset
     from archsim.accuracy.train import data_for, network_for
     from archsim.cli import UserError
 
@@ -137,14 +130,12 @@ def run(args) -> int:
     if args.option and not args.values:
         raise UserError("--option needs --values")
     settings = _settings(args)
-    data = _data(args)
+    loaded = load_dataset(args.dataset, args.data_dir)
+    data = data_for(args.workload, loaded, args.image_size)
     console = Console(stderr=False, quiet=args.quiet)
-    if args.image_size is None:
-        fitted = data_for(args.workload, data)
-        if fitted is not data:
-            console.print(f"[dim]{args.workload} cannot take {data.input_size} x {data.input_size} images: resized to "
-                          f"its own {fitted.input_size} x {fitted.input_size} (--image-size sets another size)[/dim]")
-            data = fitted
+    if args.image_size is None and data is not loaded:
+        console.print(f"[dim]{args.workload} cannot take {loaded.input_size} x {loaded.input_size} images: resized to "
+                      f"its own {data.input_size} x {data.input_size} (--image-size sets another size)[/dim]")
     net = network_for(args.workload, data)
     if args.action == "sweep":
         return _run_sweep(args, settings, data, net, console)

@@ -63,8 +63,7 @@ def _acc(task: dict) -> dict:
     from archsim.accuracy.train import TrainSettings, data_for, network_for, train
 
     proxy, acc = task["proxy"], task["accuracy"]
-    data = load_dataset(acc["dataset"], acc.get("data_dir"))
-    data = data.resized(proxy["image_size"]) if proxy.get("image_size") else data_for(proxy["workload"], data)
+    data = data_for(proxy["workload"], load_dataset(acc["dataset"], acc.get("data_dir")), proxy.get("image_size"))
     net = network_for(proxy["workload"], data)
     settings = TrainSettings(epochs=proxy.get("epochs") or acc["epochs"], batch_size=acc["batch_size"],
                              lr=proxy["lr"], init=proxy["init"], train_samples=acc.get("train_samples"), threads=1,

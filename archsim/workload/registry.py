@@ -72,5 +72,6 @@ def get(name: str, **overrides) -> Network:
     """Build the named network; ``overrides`` replace the variant's builder arguments (e.g. ``width=0.25``)."""
     e = _entry(name)
     net = e.builder(**{**e.kwargs, **overrides})
-    net.name = e.name if not overrides else f"{e.name}({', '.join(f'{k}={v}' for k, v in sorted(overrides.items()))})"
+    args = ", ".join(f"{k}={v}" for k, v in sorted(overrides.items()))
+    net.name = f"{e.name}({args})" if overrides else e.name
     return net

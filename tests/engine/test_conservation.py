@@ -2,7 +2,7 @@
 import math
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from archsim.config import load_config
 from archsim.datatypes import DataType
@@ -50,7 +50,6 @@ def test_forward_only_has_no_backward_records(small_cfg):
     net = registry.get("vgg16-cifar", width=0.25)
     res = run_engine(net, small_cfg, passes=(Pass.FORWARD,))
     assert {r.plan.op.pass_ for r in res.ops} == {Pass.FORWARD}
-
 
 
 @settings(max_examples=12, deadline=None)
