@@ -10,7 +10,8 @@ ARGS ?=
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml setup.py constraints.txt archsim/accuracy/_bitflip.c archsim/accuracy/_bitflip_dense.h
+$(STAMP): pyproject.toml setup.py constraints.txt archsim/accuracy/_bitflip.c archsim/accuracy/_bitflip_dense.h \
+		archsim/accuracy/_bitflip_worker.h
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# torch first and pinned: the local CPU wheel; anything else would pull CUDA packages

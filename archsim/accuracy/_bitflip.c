@@ -28,6 +28,11 @@
  * Tensors are passed as (data pointer, number of float32 words) "segments": one tensor, or several laid end to end
  * in one bit space (the optimizer step's weights, gradients or state), each with its own int8 scale. The caller
  * guarantees contiguous float32 memory that outlives the call.
+ *
+ * Threads: a call over at least NOGIL_WORDS words works without the GIL (its scratch is allocated with
+ * PyMem_Raw*), so that the harness can run another data type's stream on a second thread meanwhile
+ * (hooks.py, _Worker). A stream or slot is used by one call at a time; a second call while one works without the
+ * GIL raises RuntimeError instead of racing on its state.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -289,7 +294,7 @@ typedef struct {
     int64_t words;
 } Segs;
 
-static void segs_free(Segs *g) { if (g->seg && g->seg != &g->one) PyMem_Free(g->seg); g->seg = NULL; }
+static void segs_free(Segs *g) { if (g->seg && g->seg != &g->one) PyMem_RawFree(g->seg); g->seg = NULL; }
 
 static int get_i64(PyObject *o, int64_t *out, const char *what) {
     long long v = PyLong_AsLongLong(o);
@@ -317,7 +322,7 @@ static int segs_parse(Segs *g, PyObject *src, PyObject *dst, PyObject *n, PyObje
         PyErr_SetString(PyExc_ValueError, "scale must be None, or a list like src");
         return -1;
     }
-    g->seg = many ? PyMem_Calloc(g->k ? g->k : 1, sizeof(Seg)) : &g->one;
+    g->seg = many ? PyMem_RawCalloc(g->k ? g->k : 1, sizeof(Seg)) : &g->one;
     if (!g->seg) { PyErr_NoMemory(); return -1; }
     for (Py_ssize_t i = 0; i < g->k; i++) {
         int64_t a, d = 0, m;
@@ -363,10 +368,10 @@ typedef struct { int64_t *a; uint32_t *b; Py_ssize_t k, cap; } List;
 
 static int list_reserve(List *l, Py_ssize_t cap) {
     if (cap <= l->cap) return 0;
-    int64_t *na = PyMem_Realloc(l->a, cap * sizeof(int64_t));
+    int64_t *na = PyMem_RawRealloc(l->a, cap * sizeof(int64_t));
     if (!na) return -1;
     l->a = na;
-    uint32_t *nb = PyMem_Realloc(l->b, cap * sizeof(uint32_t));
+    uint32_t *nb = PyMem_RawRealloc(l->b, cap * sizeof(uint32_t));
     if (!nb) return -1;
     l->b = nb;
     l->cap = cap;
@@ -380,7 +385,7 @@ static inline int list_push(List *l, int64_t a, uint32_t b) {
     return 0;
 }
 
-static void list_free(List *l) { PyMem_Free(l->a); PyMem_Free(l->b); memset(l, 0, sizeof *l); }
+static void list_free(List *l) { PyMem_RawFree(l->a); PyMem_RawFree(l->b); memset(l, 0, sizeof *l); }
 
 /* ---- Slot: the old contents of one stored buffer, kept between its writes ------------------------------------- */
 typedef struct {
@@ -390,11 +395,12 @@ typedef struct {
     List l;
     unsigned char *shadow; /* stored words of 1, 2 or 4 bytes (the format's width: wider would be memory traffic) */
     Py_ssize_t nshadow, shadow_cap;
+    int busy;       /* a call works on it without the GIL */
 } Slot;
 
 static void Slot_dealloc(Slot *self) {
     list_free(&self->l);
-    PyMem_Free(self->shadow);
+    PyMem_RawFree(self->shadow);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -405,7 +411,7 @@ static inline size_t word_bytes(int fmt) { return (size_t)1 << (FMT_SHIFT[fmt] -
 static int shadow_reserve(Slot *slot, Py_ssize_t n, int fmt) {
     size_t bytes = (n ? n : 1) * word_bytes(fmt);
     if ((Py_ssize_t)bytes > slot->shadow_cap) {
-        unsigned char *b = PyMem_Realloc(slot->shadow, bytes);
+        unsigned char *b = PyMem_RawRealloc(slot->shadow, bytes);
         if (!b) return -1;
         slot->shadow = b;
         slot->shadow_cap = (Py_ssize_t)bytes;
@@ -466,6 +472,8 @@ typedef struct {
     Rng4 bpg[2];                     /* ... from these lanes (seeded from rng01, rng10) */
     int dense, fmt, shift;
     int64_t n01, n10;                /* the last call's failed switches by direction */
+    int busy;                        /* a call works on it without the GIL */
+    int pending;                     /* its jobs queued on or run by the worker thread (atomic; _bitflip_worker.h) */
     List fails;                      /* scratch: failing (word, mask) of one sparse write, at 1..k (0: a sentinel) */
     List sw;                         /* scratch: a sparse write's switching candidates (a: index << 1 | new bit) */
     struct Block *blk;               /* scratch of the block passes (allocated at the first) */
@@ -476,6 +484,34 @@ typedef struct { Rng rng; int64_t gap; } StreamState;
 
 static StreamState st_save(const Stream *s) { return (StreamState){s->rng, s->gap}; }
 static void st_load(Stream *s, StreamState t) { s->rng = t.rng; s->gap = t.gap; }
+
+/* Calls over at least this many words release the GIL while they work: 64 KiB of float32, some 20 us of the
+ * dense pass, against about a microsecond for handing the GIL over and taking it back */
+#define NOGIL_WORDS 16384
+
+static void wait_idle(Stream *s); /* _bitflip_worker.h: until the worker has run the stream's jobs */
+
+/* Mark the stream (and slot) in use for one call, after the worker has run the stream's jobs (its draws come first);
+ * 0, or -1 with RuntimeError if a call on another thread holds them */
+static int enter(Stream *s, Slot *slot) {
+    wait_idle(s);
+    if (s->busy || (slot && slot->busy)) {
+        PyErr_SetString(PyExc_RuntimeError, "a stream or slot used by two threads at once");
+        return -1;
+    }
+    s->busy = 1;
+    if (slot) slot->busy = 1;
+    return 0;
+}
+
+static void leave(Stream *s, Slot *slot) {
+    s->busy = 0;
+    if (slot) slot->busy = 0;
+}
+
+/* release the GIL around the work of a call over `words` words when it is long (NOGIL_WORDS) */
+#define NOGIL_BEGIN(words) { PyThreadState *nogil_ts_ = (words) >= NOGIL_WORDS ? PyEval_SaveThread() : NULL;
+#define NOGIL_END() if (nogil_ts_) PyEval_RestoreThread(nogil_ts_); }
 
 
 static int Stream_init(Stream *self, PyObject *args, PyObject *kw) {
@@ -521,7 +557,7 @@ static int Stream_init(Stream *self, PyObject *args, PyObject *kw) {
 static void Stream_dealloc(Stream *self) {
     list_free(&self->fails);
     list_free(&self->sw);
-    PyMem_Free(self->blk);
+    PyMem_RawFree(self->blk);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -564,7 +600,7 @@ static inline void block_mark(Block *b, int *nhit, int w, uint32_t bit) {
 }
 
 static Block *stream_block(Stream *s) {
-    if (!s->blk) s->blk = PyMem_Calloc(1, sizeof(Block)); /* its f is all zeros between passes */
+    if (!s->blk) s->blk = PyMem_RawCalloc(1, sizeof(Block)); /* its f is all zeros between passes */
     return s->blk;
 }
 
@@ -613,10 +649,23 @@ static inline __attribute__((always_inline)) int64_t flip_pass(Stream *s, const 
     return flips;
 }
 
+/* every-bit errors over the bits of g into its destinations (all given): the flipped bits, -1 out of memory */
+static int64_t flip_work(Stream *s, const Segs *g, int64_t bits) {
+    if (s->gap >= bits) {
+        s->gap = gap_after(s->gap, bits);
+        return 0;
+    }
+    if (s->fmt == FP32) return flip_pass(s, g, NULL, 1);
+    Block *b = stream_block(s);
+    return b ? flip_pass(s, g, b, 0) : -1;
+}
+
 static PyObject *Stream_flip(Stream *s, PyObject *args, PyObject *kw) {
     static char *kws[] = {"src", "dst", "n", "scale", NULL};
     PyObject *src, *dst, *n, *scale = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO|O", kws, &src, &dst, &n, &scale)) return NULL;
+    if (enter(s, NULL)) return NULL; /* (the check; the pass below marks it again) */
+    leave(s, NULL);
     Segs g;
     if (segs_parse(&g, src, dst, n, scale)) return NULL;
     int64_t bits = g.words << s->shift;
@@ -626,16 +675,14 @@ static PyObject *Stream_flip(Stream *s, PyObject *args, PyObject *kw) {
         return PyLong_FromLong(0);
     }
     if (!segs_have_dst(&g)) { segs_free(&g); return PyLong_FromLong(-1); } /* nothing consumed: copy, call again */
+    if (enter(s, NULL)) { segs_free(&g); return NULL; }
     int64_t flips;
-    if (s->fmt == FP32) {
-        flips = flip_pass(s, &g, NULL, 1);
-    } else {
-        Block *b = stream_block(s);
-        if (!b) { segs_free(&g); return PyErr_NoMemory(); }
-        flips = flip_pass(s, &g, b, 0);
-    }
+    NOGIL_BEGIN(g.words)
+    flips = flip_work(s, &g, bits);
+    NOGIL_END()
+    leave(s, NULL);
     segs_free(&g);
-    return PyLong_FromLongLong(flips);
+    return flips < 0 ? PyErr_NoMemory() : PyLong_FromLongLong(flips);
 }
 
 /* the stored word of global word w, through a cursor */
@@ -944,6 +991,33 @@ static int capture(Stream *s, Slot *slot, const Segs *g, int64_t bits, int from_
     return 0;
 }
 
+/* A directional write of g over the old contents that old_mode names (write's docstring): the failed switches
+ * (n01 / n10 in the stream), or -1 where a sparse write fails somewhere and g has no destination (nothing consumed);
+ * *err = 1 out of memory */
+static int64_t write_work(Stream *s, Slot *slot, const Segs *g, int64_t bits, int old_mode, int keep, int *err) {
+    int use_slot = old_mode == 0, random_old = old_mode == 2;
+    if (s->dense) { /* one pass that writes every destination word */
+        *err = resolve_dense(s, slot, g, bits, use_slot, random_old, keep);
+        return s->n01 + s->n10;
+    }
+    StreamState before = st_save(s);
+    *err = resolve_sparse(s, slot, g, bits, use_slot, random_old);
+    int64_t flips = s->n01 + s->n10;
+    if (*err) return 0;
+    if (flips && !segs_have_dst(g)) {
+        st_load(s, before);
+        return -1;
+    }
+    if (flips) {
+        segs_copy(g);
+        apply_fails(s, g);
+    }
+    if (keep) *err = capture(s, slot, g, bits, flips > 0);
+    else if (use_slot && slot->bits == bits && !slot->dense)
+        slot->bits = -1; /* the slot's candidates were these old contents: used up */
+    return flips;
+}
+
 static PyObject *Stream_write(Stream *s, PyObject *args, PyObject *kw) {
     static char *kws[] = {"slot", "src", "dst", "n", "scale", "old", "keep", NULL};
     PyObject *slot_o, *src, *dst, *n, *scale = Py_None;
@@ -956,29 +1030,16 @@ static PyObject *Stream_write(Stream *s, PyObject *args, PyObject *kw) {
     Segs g;
     if (segs_parse(&g, src, dst, n, scale)) return NULL;
     int64_t bits = g.words << s->shift;
-    int use_slot = old_mode == 0, random_old = old_mode == 2;
-    if (s->dense) { /* one pass that writes every destination word: it needs them all */
-        if (!segs_have_dst(&g)) { segs_free(&g); return PyLong_FromLong(-1); }
-        int err = resolve_dense(s, slot, &g, bits, use_slot, random_old, keep);
-        segs_free(&g);
-        if (err) return PyErr_NoMemory();
-        return PyLong_FromLongLong(s->n01 + s->n10);
-    }
-    StreamState before = st_save(s);
-    if (resolve_sparse(s, slot, &g, bits, use_slot, random_old)) { segs_free(&g); return PyErr_NoMemory(); }
-    int64_t flips = s->n01 + s->n10;
-    if (flips && !segs_have_dst(&g)) { st_load(s, before); segs_free(&g); return PyLong_FromLong(-1); }
-    if (flips) {
-        segs_copy(&g);
-        apply_fails(s, &g);
-    }
-    if (keep) {
-        if (capture(s, slot, &g, bits, flips > 0)) { segs_free(&g); return PyErr_NoMemory(); }
-    } else if (use_slot && slot->bits == bits && !slot->dense) {
-        slot->bits = -1; /* the slot's candidates were these old contents: used up */
-    }
+    if (s->dense && !segs_have_dst(&g)) { segs_free(&g); return PyLong_FromLong(-1); } /* it writes every word */
+    if (enter(s, slot)) { segs_free(&g); return NULL; }
+    int err = 0;
+    int64_t flips;
+    NOGIL_BEGIN(g.words)
+    flips = write_work(s, slot, &g, bits, old_mode, keep, &err);
+    NOGIL_END()
+    leave(s, slot);
     segs_free(&g);
-    return PyLong_FromLongLong(flips);
+    return err ? PyErr_NoMemory() : PyLong_FromLongLong(flips);
 }
 
 static PyObject *Stream_capture(Stream *s, PyObject *args, PyObject *kw) {
@@ -988,16 +1049,25 @@ static PyObject *Stream_capture(Stream *s, PyObject *args, PyObject *kw) {
     if (!PyObject_TypeCheck(slot_o, &SlotType)) { PyErr_SetString(PyExc_TypeError, "slot must be a Slot"); return NULL; }
     Segs g;
     if (segs_parse(&g, src, Py_None, n, scale)) return NULL;
-    int err = capture(s, (Slot *)slot_o, &g, g.words << s->shift, 0);
+    if (enter(s, (Slot *)slot_o)) { segs_free(&g); return NULL; }
+    int err;
+    NOGIL_BEGIN(g.words)
+    err = capture(s, (Slot *)slot_o, &g, g.words << s->shift, 0);
+    NOGIL_END()
+    leave(s, (Slot *)slot_o);
     segs_free(&g);
     if (err) return PyErr_NoMemory();
     Py_RETURN_NONE;
 }
 
+#include "_bitflip_worker.h"
+
 static PyObject *Stream_positions(Stream *s, PyObject *arg) {
     long long bits = PyLong_AsLongLong(arg);
     if (bits == -1 && PyErr_Occurred()) return NULL;
     if (bits < 0) { PyErr_SetString(PyExc_ValueError, "bits must be >= 0"); return NULL; }
+    if (enter(s, NULL)) return NULL; /* only the check: this call keeps the GIL */
+    leave(s, NULL);
     List l = {0};
     if (draw_positions(s, &l, bits)) { list_free(&l); return PyErr_NoMemory(); }
     PyObject *out = PyBytes_FromStringAndSize((const char *)l.a, (Py_ssize_t)(l.k * sizeof(int64_t)));
@@ -1009,6 +1079,8 @@ static PyObject *Stream_uniforms(Stream *s, PyObject *arg) {
     Py_ssize_t k = PyLong_AsSsize_t(arg);
     if (k == -1 && PyErr_Occurred()) return NULL;
     if (k < 0) { PyErr_SetString(PyExc_ValueError, "k must be >= 0"); return NULL; }
+    if (enter(s, NULL)) return NULL; /* only the check: this call keeps the GIL */
+    leave(s, NULL);
     PyObject *out = PyBytes_FromStringAndSize(NULL, k * (Py_ssize_t)sizeof(double));
     if (!out) return NULL;
     double *d = (double *)PyBytes_AS_STRING(out);
@@ -1033,6 +1105,13 @@ static PyMethodDef Stream_methods[] = {
      "bits) into dst. Returns the failed switches (n01 / n10 by direction) or -1 as flip does; a dense stream "
      "writes every word of dst, and returns -1 without one. keep: keep the stored result in slot for the next "
      "write."},
+    {"write_later", (PyCFunction)(void (*)(void))Stream_write_later, METH_VARARGS | METH_KEYWORDS,
+     "write_later(slot, src, dst, n, scale=None, old=0, keep=False, hold=None) -> Ticket\n\nwrite(...) with every "
+     "destination given, run by the worker thread; returns at once. hold: objects to keep alive until the job is "
+     "done (the tensors whose memory it reads and writes). Other calls on this stream wait for its queued jobs."},
+    {"flip_later", (PyCFunction)(void (*)(void))Stream_flip_later, METH_VARARGS | METH_KEYWORDS,
+     "flip_later(src, dst, n, scale=None, hold=None) -> Ticket\n\nflip(...) with every destination given, run by "
+     "the worker thread (as write_later)."},
     {"capture", (PyCFunction)(void (*)(void))Stream_capture, METH_VARARGS | METH_KEYWORDS,
      "capture(slot, src, n, scale=None)\n\nKeep the stored words of src as the old contents of its next write."},
     {"positions", (PyCFunction)Stream_positions, METH_O,
@@ -1123,11 +1202,13 @@ static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_bitflip",
 
 PyMODINIT_FUNC PyInit__bitflip(void) {
     isa_detect();
-    if (PyType_Ready(&StreamType) < 0 || PyType_Ready(&SlotType) < 0) return NULL;
+    if (PyType_Ready(&StreamType) < 0 || PyType_Ready(&SlotType) < 0 || PyType_Ready(&TicketType) < 0) return NULL;
+    pthread_atfork(NULL, NULL, worker_forget);
     PyObject *m = PyModule_Create(&module);
     if (!m) return NULL;
     if (PyModule_AddObjectRef(m, "Stream", (PyObject *)&StreamType) < 0 ||
-        PyModule_AddObjectRef(m, "Slot", (PyObject *)&SlotType) < 0) {
+        PyModule_AddObjectRef(m, "Slot", (PyObject *)&SlotType) < 0 ||
+        PyModule_AddObjectRef(m, "Ticket", (PyObject *)&TicketType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -20,12 +20,16 @@ the stored tensor or its memory and the backward pass frees the graph (no ``reta
 but its hook holds is written and read in place, others in a copy. In the
 optimizer step, all tensors of one data type (every weight, every gradient, every state buffer) are one run of
 stored bits (:class:`_Segments`): one call of the compiled core per data type and access.
+
+Work that nothing needs at once runs on the compiled core's worker thread (``_bitflip_worker.h``; see
+:class:`Injector`): the same calls in the same order on each stream, so the same bits.
 """
 from __future__ import annotations
 
 import contextlib
 import functools
 import itertools
+import os
 from dataclasses import asdict, dataclass
 
 import torch
@@ -46,6 +50,10 @@ _F32 = torch.float32
 #: below, most writes fail nowhere and need no copy; above, asking the core first (no destination, answer -1: call
 #: again with one) would resolve the candidates twice for the copy that is nearly always needed
 COPY_FIRST = 1.0
+#: expected directional candidates (or failing bits, symmetric) per stored word from which a port's activation
+#: writes run on the worker thread (:mod:`.worker`) until backward reads them: below, nearly every write finds no
+#: failing bit in one comparison, cheaper than handing it over
+ASYNC_CANDIDATES = 0.01
 
 
 @dataclass
@@ -115,6 +123,23 @@ class _Segments:
                         t.copy_(m)
 
 
+class _Pending:
+    """A stored activation whose write the worker thread runs (a ``Ticket`` of the core): the written tensor and
+    the copy the core writes into."""
+
+    __slots__ = ("ticket", "new", "copy")
+
+    def __init__(self, ticket, new: torch.Tensor, copy: torch.Tensor):
+        self.ticket, self.new, self.copy = ticket, new, copy
+
+    def result(self) -> torch.Tensor:
+        """What storage holds: the copy where some bit failed, else ``new`` itself, as :meth:`_Port.write`
+        returns."""
+        y = self.copy if self.ticket.wait() else self.new
+        self.new = self.copy = None
+        return y
+
+
 class _Port:
     """The storage of one data type: its write and read streams (None where that access has no errors), format,
     counters and buffers, and the write and the read of one tensor (:meth:`Injector.write`, :meth:`Injector.read`).
@@ -123,7 +148,7 @@ class _Port:
     scale -- goes to the core directly, as :func:`through_core` would pass it (the others go through that)."""
 
     __slots__ = ("ws", "rs", "codec", "stats", "slots", "sym", "emulate", "old", "keep", "cand", "dense", "int8",
-                 "plain")
+                 "plain", "tickets")
 
     def __init__(self, ws, rs, c: Codec, m: DataTypeErrors, old: int, keep: bool):
         self.ws, self.rs, self.codec, self.stats = ws, rs, c, FlipStats()
@@ -136,6 +161,40 @@ class _Port:
         self.dense = ws is not None and ws.dense
         self.int8 = c.name == "int8"  # words with a per-tensor scale
         self.plain = not (self.int8 or self.emulate)  # float32 words go to the core as they are
+        self.tickets: list = []  # writes given to the worker thread whose flips are not yet counted
+
+    def settle(self) -> None:
+        """Wait for the writes given to the worker thread, and count their flips."""
+        if self.tickets:
+            for t in self.tickets:
+                self.count_ticket(t.wait(), t)
+            self.tickets.clear()
+
+    def count_ticket(self, k: int, t) -> None:
+        """Count the ``k`` flipped bits of the write ``t`` that the worker ran."""
+        if k:
+            st = self.stats
+            st.write_flips += k
+            if not self.sym:
+                st.write_flips_0to1 += t.n01
+                st.write_flips_1to0 += t.n10
+
+    def later(self, key, new: torch.Tensor) -> "_Pending | torch.Tensor":
+        """A fresh write of ``new`` (as :meth:`write`) run by the worker: what storage holds comes from
+        :meth:`_Pending.result`. Words that are not contiguous CPU float32, or int8 words (a scale to compute),
+        are written here and now."""
+        if self.emulate:
+            new = self.codec.round_trip(new)
+        if self.int8 or new.dtype is not _F32 or not new.is_contiguous() or not new.is_cpu:
+            return self.write(key, new)
+        n = new.numel()
+        self.stats.words_written += n
+        c = torch.empty_like(new)
+        hold = (new, c)
+        t = (self.ws.flip_later(new.data_ptr(), c.data_ptr(), n, None, hold) if self.sym else
+             self.ws.write_later(self.slot(key), new.data_ptr(), c.data_ptr(), n, None, self.old, self.keep, hold))
+        self.tickets.append(t)
+        return _Pending(t, new, c)
 
     def slot(self, key) -> Slot:
         s = self.slots.get(key)
@@ -226,11 +285,19 @@ class Injector:
     (``None``), and a tensor whose bits hold no failing position costs one call of the core that compares it with
     the stream's next failing bit. Only an *event* -- a tensor in which some bit fails -- copies the tensor (for a
     fresh write or a read; the value the forward pass used must stay as it was) and flips the failing bits.
+
+    With ``thread`` (and a second core this process may use), the work that nothing needs at once runs on the
+    compiled core's worker thread (``Stream.write_later``): a stored activation's write, where its port expects
+    failing bits (``ASYNC_CANDIDATES``), until backward unpacks it; in the optimizer step, the gradients' write and
+    read while this thread keeps the state's and the weights' old contents, and the weights' write while this
+    thread writes the state. The bits are the same either way (each stream's calls keep their order).
     """
 
-    def __init__(self, policy: ErrorPolicy, seed: int = 0):
+    def __init__(self, policy: ErrorPolicy, seed: int = 0, thread: bool = True):
         self.policy = policy
         self.seed = seed
+        # the core's worker thread for writes that nothing needs at once, where this process may use a second core
+        self.thread = thread and len(os.sched_getaffinity(0)) >= 2
         self.models: dict[DataType, DataTypeErrors] = {dt: policy.get(dt) for dt in ALL_DATATYPES}
         self.codecs: dict[DataType, Codec] = {dt: codec(m.format, m.int8_scale) for dt, m in self.models.items()}
         # one Bernoulli stream per data type and access kind, over all the bits that data type reads / writes
@@ -245,7 +312,7 @@ class Injector:
                 ws = (every_bit_stream(stream_seed(seed, i, _WRITE), m.write_ber, c) if m.write_model == "symmetric"
                       else write_stream(stream_seed(seed, i, _WRITE), m.write_ber_0to1, m.write_ber_1to0, c))
             self._ports[dt] = _Port(ws, rs, c, m, old, keep)
-        self.stats: dict[DataType, FlipStats] = {dt: port.stats for dt, port in self._ports.items()}
+        self._stats: dict[DataType, FlipStats] = {dt: port.stats for dt, port in self._ports.items()}
         self._on = {dt: m.active for dt, m in self.models.items()}
         self._model = None
         self._param_ptrs: set[int] = set()
@@ -275,6 +342,17 @@ class Injector:
     @property
     def reads_weights(self) -> bool:
         return self._ports[_WGT].rs is not None
+
+    def sync(self) -> None:
+        """Wait for the writes given to the worker thread (their flips are then counted)."""
+        for port in self._ports.values():
+            port.settle()
+
+    @property
+    def stats(self) -> dict[DataType, FlipStats]:
+        """The counters of each data type, with every write given to the worker done."""
+        self.sync()
+        return self._stats
 
     def summary(self) -> dict:
         return {dt.value: self.stats[dt].as_dict() for dt in ALL_DATATYPES}
@@ -324,6 +402,45 @@ class Injector:
         port.count_write(k)
         seg.done()
 
+    def _later_all_(self, dt: DataType, key, seg: _Segments, write: bool = True, read: bool = False,
+                    old: int | None = None, keep: bool | None = None) -> list | None:
+        """:meth:`_write_all_` (if ``write``) and then :meth:`_read_all_` (if ``read``) of ``seg``, run by the
+        worker thread while this one goes on; :meth:`_finish_` waits for them. The same calls in the same order on
+        each stream as the methods they stand for: the same bits. Without the thread, those methods, here."""
+        if not self.thread:
+            if write:
+                self._write_all_(dt, key, seg, old, keep)
+            if read:
+                self._read_all_(dt, seg)
+            return None
+        port, jobs = self._ports[dt], []
+        if write:
+            self._round_trip_(dt, seg.tensors)
+            ws = port.ws
+            if ws is not None:
+                port.stats.words_written += seg.words
+                jobs.append((True, ws.flip_later(seg.ptrs, seg.ptrs, seg.ns, seg.scales, seg.mem) if port.sym else
+                             ws.write_later(port.slot(key), seg.ptrs, seg.ptrs, seg.ns, seg.scales,
+                                            port.old if old is None else old, port.keep if keep is None else keep,
+                                            seg.mem)))
+        if read and port.rs is not None:
+            port.stats.words_read += seg.words
+            jobs.append((False, port.rs.flip_later(seg.ptrs, seg.ptrs, seg.ns, seg.scales, seg.mem)))
+        return jobs
+
+    def _finish_(self, dt: DataType, seg: _Segments, jobs: list | None) -> None:
+        """Wait for the jobs of :meth:`_later_all_`, count their flips, and write back the copies."""
+        if jobs is None:
+            return
+        port = self._ports[dt]
+        for is_write, t in jobs:
+            k = t.wait()
+            if is_write:
+                port.count_ticket(k, t)
+            else:
+                port.stats.read_flips += k
+        seg.done()
+
     def _before_update(self, dt: DataType, key, seg: _Segments) -> None:
         """Keep what ``seg``'s tensors hold before an in-place update: the old contents of its directional write."""
         port = self._ports[dt]
@@ -341,6 +458,7 @@ class Injector:
         ops save it; unpack reads a stored one back. Closures over what they use: they run for every saved tensor."""
         port, not_act, saved = self._ports[_ACT], self._not_act, self._saved
         write, read, reads = port.write, port.read, port.rs is not None
+        later = port.later if self.thread and port.ws is not None and port.cand >= ASYNC_CANDIDATES else None
         keys = itertools.count()
 
         def pack(t: torch.Tensor):
@@ -352,18 +470,25 @@ class Injector:
                     hit[1][1] += 1
                 return hit[1]
             x = t.detach()
-            stored = write(next(keys), x if x.is_contiguous() else x.contiguous())
-            packed = [stored, 1] if reads else stored  # a list marks a stored activation to unpack: [it, saves]
+            x = x if x.is_contiguous() else x.contiguous()
+            if later is not None:  # written by the worker while the forward pass goes on
+                packed = [later(next(keys), x), 1]
+            else:
+                stored = write(next(keys), x)
+                packed = [stored, 1] if reads else stored  # a list marks a stored activation to unpack: [it, saves]
             saved[id(t)] = (t, packed)
             return packed
 
         def unpack(packed):
             if type(packed) is not list:
                 return packed
+            x = packed[0]
+            if type(x) is _Pending:
+                x = packed[0] = x.result()
             packed[1] -= 1  # the saves not yet unpacked: the last may read in place
-            return read(packed[0], False, _last_read if packed[1] == 0 else None)
+            return read(x, False, _last_read if packed[1] == 0 else None) if reads else x
 
-        return pack, unpack if reads else _same
+        return pack, unpack if reads or later is not None else _same
 
     @contextlib.contextmanager
     def forward(self):
@@ -443,13 +568,12 @@ class Injector:
         step's, or as ``fresh_old_contents`` says) and read by the optimizer; the state is read, and the state and
         the weights are rewritten in place by the update, over what they held before it."""
         params = [p for grp in optimizer.param_groups for p in grp["params"] if p.grad is not None]
-        if self._on[_WG]:
+        if self._on[_WG]:  # the gradients' write and read run on the worker thread while this one goes on
             for p in params:  # gradients do not require grad: no autograd bookkeeping here
                 if not p.grad.is_contiguous():
                     p.grad = p.grad.contiguous()
             g = _Segments([p.grad for p in params], self.codecs[_WG])
-            self._write_all_(_WG, "grad", g)
-            self._read_all_(_WG, g)
+            g_jobs = self._later_all_(_WG, "grad", g, read=True)
         if self._on[_OPT]:
             state = optimizer.state
             keys, fresh = self._state_keys(optimizer, params)
@@ -459,9 +583,11 @@ class Injector:
         if self._on[_WGT]:
             w = _Segments(params, self.codecs[_WGT])  # updated in place under no_grad, like the optimizer
             self._before_update(_WGT, "weights", w)
+        if self._on[_WG]:
+            self._finish_(_WG, g, g_jobs)
         optimizer.step()
-        if self._on[_WGT]:
-            self._after_update(_WGT, "weights", w)
+        if self._on[_WGT]:  # the weights' write on the worker thread, the state's here
+            w_jobs = self._later_all_(_WGT, "weights", w, old=0, keep=False)
         if self._on[_OPT]:
             after = [state[p][k] for p, k in keys]
             if any(a is not b for a, b in zip(after, s.tensors)):  # an optimizer that replaced its buffers
@@ -473,3 +599,5 @@ class Injector:
                     if torch.is_tensor(buf) and buf.is_floating_point() and buf.dim() > 0:
                         with torch.no_grad():
                             buf.copy_(self.write(_OPT, f"{names.get(id(p), 'p')}.{k}.init", buf))
+        if self._on[_WGT]:
+            self._finish_(_WGT, w, w_jobs)

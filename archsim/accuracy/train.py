@@ -31,6 +31,10 @@ class TrainSettings(BaseModel):
     momentum: float = Field(0.9, ge=0.0, lt=1.0)
     weight_decay: float = Field(0.0, ge=0.0, le=1.0)
     threads: int = Field(1, ge=1, le=1024, description="torch intra-op threads (1: same numbers on every machine)")
+    injection_thread: bool = Field(
+        True, description="run the injection work that nothing needs at once (stored activations' writes, the "
+        "optimizer step's gradient and weight writes) on a second thread, where the process may use two or more "
+        "cores: the same bits either way, the step sooner (docs/performance.md)")
     train_samples: int | None = Field(None, ge=1, description="use only the first N training samples")
     eval_batch_size: int = Field(512, ge=1, le=65_536)
     schedule: Literal["cosine", "constant"] = Field(
@@ -166,7 +170,8 @@ def train(net: Network, data: Dataset, settings: TrainSettings, policy: ErrorPol
     The seed fixes the initial weights, the batch order, dropout and (through separate generators) the error
     masks, so the clean and the injected run of one seed differ only by the injected errors."""
     t0 = time.perf_counter()
-    injector = Injector(policy, seed) if policy is not None and policy.active else None
+    injector = (Injector(policy, seed, thread=settings.injection_thread) if policy is not None and policy.active
+                else None)
     xtr, ytr = data.x_train, data.y_train
     if settings.train_samples:
         xtr, ytr = xtr[:settings.train_samples], ytr[:settings.train_samples]

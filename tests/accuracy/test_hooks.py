@@ -1,4 +1,6 @@
 """Hook points: rate 0 is bit-identical to clean training; one data type's errors leave the others untouched."""
+import os
+
 import pytest
 import torch
 
@@ -386,3 +388,44 @@ def test_plain_float32_path_matches_the_general_one(old, rate, fmt):
         assert ports[0].stats == ports[1].stats
         assert ports[0].ws.n01 == ports[1].ws.n01 and ports[0].ws.n10 == ports[1].ws.n10
     assert ports[0].stats.write_flips > 0 and ports[0].stats.words_written == 4 * 24 * 40
+
+
+@pytest.mark.parametrize("pol", [
+    ErrorPolicy.uniform(list(ALL_DATATYPES), 2e-2, "both"),  # dense directional writes and reads
+    ErrorPolicy.uniform(list(ALL_DATATYPES), 1e-3, "write"),  # sparse directional writes
+    ErrorPolicy.uniform(list(ALL_DATATYPES), 1e-2, "write", "symmetric"),
+    ErrorPolicy(datatypes={dt: DataTypeErrors(write_ber_0to1=3e-2, write_ber_1to0=1e-3, read_ber=1e-4, format="bf16",
+                                              emulate_storage=True) for dt in ALL_DATATYPES}),
+], ids=["dense-both", "sparse-write", "symmetric", "bf16-emulated"])
+def test_worker_thread_gives_the_same_bits(digits, pol, monkeypatch):
+    """Writes run on the core's worker thread (every activation write queued: ASYNC_CANDIDATES 0) train exactly
+    as without the thread: same weights, same flip counts, per data type."""
+    import archsim.accuracy.hooks as hooks
+    monkeypatch.setattr(hooks, "ASYNC_CANDIDATES", 0.0)
+    net, batches = tiny_net(), _batches(digits)
+    on, off = Injector(pol, seed=7, thread=True), Injector(pol, seed=7, thread=False)
+    m_on, _ = _run(net, batches, on)
+    m_off, _ = _run(net, batches, off)
+    if len(os.sched_getaffinity(0)) >= 2:
+        assert on.thread
+    assert not off.thread
+    assert _same_params(m_on, m_off)
+    assert on.summary() == off.summary()
+    assert sum(s.flips for s in on.stats.values()) > 0
+
+
+def test_stats_wait_for_queued_writes(digits, monkeypatch):
+    """A forward pass alone (nothing unpacks the stored activations): the counters still include its writes."""
+    import archsim.accuracy.hooks as hooks
+    monkeypatch.setattr(hooks, "ASYNC_CANDIDATES", 0.0)
+    pol = ErrorPolicy.uniform([DataType.ACTIVATION], 5e-2, "write")
+    counts = []
+    for thread in (True, False):
+        model = build_model(tiny_net(), 0)
+        inj = Injector(pol, seed=1, thread=thread).attach(model)
+        model.train()
+        with inj.forward():
+            out = model(digits.x_train[:32])
+        counts.append(inj.summary())
+        del out
+    assert counts[0] == counts[1] and counts[0]["activation"]["write_flips"] > 0

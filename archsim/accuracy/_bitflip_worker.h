@@ -1,0 +1,254 @@
+/* The worker thread of the compiled core (included once by _bitflip.c, after the streams' work functions).
+ *
+ * A training step of the harness's small models keeps one CPU core busy (torch's second thread does not shorten it:
+ * docs/performance.md), so work that nothing needs at once can run on another core: a stored activation's write,
+ * until the backward pass reads it; one data type's stream in the optimizer step while the training thread works on
+ * another's. Stream.write_later / flip_later queue such a call as a Ticket and return at once; Ticket.wait() gives
+ * its result.
+ *
+ * The bits are those of the same calls made in order on one thread: one worker thread runs the jobs first in, first
+ * out, and any other call on a stream first waits until the worker has run that stream's jobs (enter ->
+ * wait_idle). The worker never touches a Python object: a ticket holds references to its stream, slot and the
+ * objects whose memory the job reads and writes, and its deallocation waits for the job to finish.
+ *
+ * A forked child has no worker thread: it starts its own at its first ticket (jobs the parent had queued are not
+ * the child's to run, and its copies of their streams must not be used).
+ */
+#include <pthread.h>
+#include <time.h>
+
+/* After its last job the worker polls for the next one this long before it sleeps. Waking a sleeping thread costs
+ * the one that queues the job a system call and, on a virtual machine, an interrupt to the other CPU: about 20 us a
+ * job in training here (resnet18-mini, a stored activation every 100 us or so of the forward pass), against 5 us
+ * when the worker polls. A forward pass's writes arrive well within it; the worker sleeps through backward. */
+#define SPIN_NS 2000000
+
+typedef struct Ticket {
+    PyObject_HEAD
+    struct Ticket *next; /* the queue's link */
+    Stream *s;           /* owned references; slot is NULL for every-bit flips */
+    Slot *slot;
+    PyObject *hold;      /* owned: what must outlive the job (the tensors whose memory it works on); None once waited */
+    Segs g;              /* its segments (allocated by segs_parse, freed at deallocation) */
+    int old_mode, keep;
+    int64_t k, n01, n10; /* the result: flipped bits (failed switches), by direction */
+    int err;             /* out of memory in the job */
+    int done;            /* set by the worker (atomic) */
+} Ticket;
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    Ticket *head, *tail;
+    int started, sleeping, waiters;
+} W = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 0};
+
+static void run_job(Ticket *t) {
+    Stream *s = t->s;
+    int64_t bits = t->g.words << s->shift;
+    if (!t->slot) {
+        t->k = flip_work(s, &t->g, bits);
+        if (t->k < 0) t->err = 1, t->k = 0;
+    } else {
+        t->k = write_work(s, t->slot, &t->g, bits, t->old_mode, t->keep, &t->err);
+        t->n01 = s->n01;
+        t->n10 = s->n10;
+    }
+}
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* poll W.head (without the lock) for up to SPIN_NS; whether a job came */
+static int spin_for_work(void) {
+    int64_t end = now_ns() + SPIN_NS;
+    for (;;) {
+        for (int i = 0; i < 256; i++) {
+            if (__atomic_load_n(&W.head, __ATOMIC_ACQUIRE)) return 1;
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        }
+        if (now_ns() >= end) return 0;
+    }
+}
+
+static void *worker_main(void *unused) {
+    pthread_mutex_lock(&W.mu);
+    for (;;) {
+        if (!W.head) {
+            pthread_mutex_unlock(&W.mu);
+            spin_for_work();
+            pthread_mutex_lock(&W.mu);
+        }
+        while (!W.head) {
+            W.sleeping = 1;
+            pthread_cond_wait(&W.work, &W.mu);
+            W.sleeping = 0;
+        }
+        Ticket *t = W.head;
+        __atomic_store_n(&W.head, t->next, __ATOMIC_RELAXED);
+        if (!W.head) W.tail = NULL;
+        pthread_mutex_unlock(&W.mu);
+        run_job(t);
+        pthread_mutex_lock(&W.mu);
+        __atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
+        __atomic_sub_fetch(&t->s->pending, 1, __ATOMIC_RELEASE);
+        if (W.waiters) pthread_cond_broadcast(&W.done);
+    }
+    return NULL;
+}
+
+static void worker_forget(void) { /* in a forked child (pthread_atfork) */
+    pthread_mutex_init(&W.mu, NULL);
+    pthread_cond_init(&W.work, NULL);
+    pthread_cond_init(&W.done, NULL);
+    W.head = W.tail = NULL;
+    W.started = W.sleeping = W.waiters = 0;
+}
+
+/* queue t (GIL held); -1 with an exception if the thread cannot be started */
+static int submit(Ticket *t) {
+    pthread_mutex_lock(&W.mu);
+    if (!W.started) {
+        pthread_t th;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        int rc = pthread_create(&th, &at, worker_main, NULL);
+        pthread_attr_destroy(&at);
+        if (rc) {
+            pthread_mutex_unlock(&W.mu);
+            PyErr_Format(PyExc_RuntimeError, "cannot start the injection worker thread (error %d)", rc);
+            return -1;
+        }
+        W.started = 1;
+    }
+    __atomic_add_fetch(&t->s->pending, 1, __ATOMIC_RELAXED);
+    t->next = NULL;
+    if (W.tail) W.tail->next = t;
+    else __atomic_store_n(&W.head, t, __ATOMIC_RELEASE);
+    W.tail = t;
+    if (W.sleeping) pthread_cond_signal(&W.work);
+    pthread_mutex_unlock(&W.mu);
+    return 0;
+}
+
+/* wait, without the GIL, until *flag (done) is set or *count (pending) is 0 */
+static void wait_for(int *flag, int *count) {
+    Py_BEGIN_ALLOW_THREADS
+    pthread_mutex_lock(&W.mu);
+    W.waiters++;
+    while (flag ? !__atomic_load_n(flag, __ATOMIC_ACQUIRE) : __atomic_load_n(count, __ATOMIC_ACQUIRE) != 0)
+        pthread_cond_wait(&W.done, &W.mu);
+    W.waiters--;
+    pthread_mutex_unlock(&W.mu);
+    Py_END_ALLOW_THREADS
+}
+
+static void wait_idle(Stream *s) {
+    if (__atomic_load_n(&s->pending, __ATOMIC_ACQUIRE)) wait_for(NULL, &s->pending);
+}
+
+static void ticket_wait(Ticket *t) {
+    if (!__atomic_load_n(&t->done, __ATOMIC_ACQUIRE)) wait_for(&t->done, NULL);
+}
+
+static void Ticket_dealloc(Ticket *t) {
+    if (t->s) ticket_wait(t); /* the worker may still use it */
+    segs_free(&t->g);
+    Py_XDECREF(t->s);
+    Py_XDECREF(t->slot);
+    Py_XDECREF(t->hold);
+    Py_TYPE(t)->tp_free((PyObject *)t);
+}
+
+static PyObject *Ticket_wait(Ticket *t, PyObject *unused) {
+    ticket_wait(t);
+    Py_CLEAR(t->hold); /* the job is done with their memory */
+    if (t->err) return PyErr_NoMemory();
+    return PyLong_FromLongLong(t->k);
+}
+
+static PyObject *Ticket_done(Ticket *t, void *c) { return PyBool_FromLong(__atomic_load_n(&t->done, __ATOMIC_ACQUIRE)); }
+static PyObject *Ticket_n01(Ticket *t, void *c) { ticket_wait(t); return PyLong_FromLongLong(t->n01); }
+static PyObject *Ticket_n10(Ticket *t, void *c) { ticket_wait(t); return PyLong_FromLongLong(t->n10); }
+
+static PyMethodDef Ticket_methods[] = {
+    {"wait", (PyCFunction)Ticket_wait, METH_NOARGS,
+     "wait() -> int\n\nWait for the job; its flipped bits (flip) or failed switches (write)."},
+    {NULL}};
+
+static PyGetSetDef Ticket_getset[] = {
+    {"done", (getter)Ticket_done, NULL, "whether the worker has run the job", NULL},
+    {"n01", (getter)Ticket_n01, NULL, "failed 0 -> 1 switches of a write (waits for it)", NULL},
+    {"n10", (getter)Ticket_n10, NULL, "failed 1 -> 0 switches of a write (waits for it)", NULL},
+    {NULL}};
+
+static PyTypeObject TicketType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "archsim.accuracy._bitflip.Ticket",
+    .tp_basicsize = sizeof(Ticket),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A call of a stream queued on the worker thread (Stream.write_later, Stream.flip_later).",
+    .tp_dealloc = (destructor)Ticket_dealloc,
+    .tp_methods = Ticket_methods,
+    .tp_getset = Ticket_getset,
+};
+
+/* a ticket for stream s over the parsed segments g (taken over), every destination given */
+static PyObject *queue_job(Stream *s, Slot *slot, Segs *g, int old_mode, int keep, PyObject *hold) {
+    if (!segs_have_dst(g)) {
+        segs_free(g);
+        PyErr_SetString(PyExc_ValueError, "a call on the worker needs every destination");
+        return NULL;
+    }
+    if (s->busy || (slot && slot->busy)) { /* (a call on another Python thread works on them without the GIL) */
+        segs_free(g);
+        PyErr_SetString(PyExc_RuntimeError, "a stream or slot used by two threads at once");
+        return NULL;
+    }
+    Ticket *t = PyObject_New(Ticket, &TicketType);
+    if (!t) { segs_free(g); return NULL; }
+    t->next = NULL;
+    t->g = *g;
+    if (g->seg == &g->one) t->g.seg = &t->g.one; /* one segment: it lives in the ticket */
+    t->s = (Stream *)Py_NewRef((PyObject *)s);
+    t->slot = slot ? (Slot *)Py_NewRef((PyObject *)slot) : NULL;
+    t->hold = Py_NewRef(hold);
+    t->old_mode = old_mode;
+    t->keep = keep;
+    t->k = t->n01 = t->n10 = 0;
+    t->err = t->done = 0;
+    if (submit(t)) {
+        t->done = 1; /* never queued */
+        Py_DECREF(t);
+        return NULL;
+    }
+    return (PyObject *)t;
+}
+
+static PyObject *Stream_write_later(Stream *s, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"slot", "src", "dst", "n", "scale", "old", "keep", "hold", NULL};
+    PyObject *slot_o, *src, *dst, *n, *scale = Py_None, *hold = Py_None;
+    int old_mode = 0, keep = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|OipO", kws, &slot_o, &src, &dst, &n, &scale, &old_mode, &keep,
+                                     &hold))
+        return NULL;
+    if (!PyObject_TypeCheck(slot_o, &SlotType)) { PyErr_SetString(PyExc_TypeError, "slot must be a Slot"); return NULL; }
+    if (old_mode < 0 || old_mode > 2) { PyErr_SetString(PyExc_ValueError, "old must be 0, 1 or 2"); return NULL; }
+    Segs g;
+    if (segs_parse(&g, src, dst, n, scale)) return NULL;
+    return queue_job(s, (Slot *)slot_o, &g, old_mode, keep, hold);
+}
+
+static PyObject *Stream_flip_later(Stream *s, PyObject *args, PyObject *kw) {
+    static char *kws[] = {"src", "dst", "n", "scale", "hold", NULL};
+    PyObject *src, *dst, *n, *scale = Py_None, *hold = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO|OO", kws, &src, &dst, &n, &scale, &hold)) return NULL;
+    Segs g;
+    if (segs_parse(&g, src, dst, n, scale)) return NULL;
+    return queue_job(s, NULL, &g, 0, 0, hold);
+}

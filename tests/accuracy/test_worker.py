@@ -1,0 +1,140 @@
+"""The compiled core's worker thread (Stream.write_later / flip_later): the same bits as the same calls made in
+order on one thread, whatever runs meanwhile; safe to drop a ticket unwaited, and usable in a forked child."""
+import os
+import pickle
+
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+
+from archsim.accuracy.inject import FMT_CODE, Slot, Stream, write_stream
+
+
+def _u32(x: torch.Tensor) -> list[int]:
+    return x.view(torch.int32).tolist()
+
+
+def _data(n: int, seed: int) -> torch.Tensor:
+    """Words of a trained network's kind: small numbers, some zeros, some that repeat from write to write."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, generator=g) * 0.1
+    x[torch.rand(n, generator=g) < 0.2] = 0.0
+    return x
+
+
+def _stream(kind: str, fmt: str, seed: int) -> Stream:
+    if kind == "flip":
+        return Stream(seed, 3e-3, FMT_CODE[fmt])
+    from archsim.accuracy.formats import codec
+    return write_stream(seed, 2e-2 if kind == "dense" else 2e-3, 4e-3 if kind == "dense" else 1e-4, codec(fmt))
+
+
+def _calls(kind: str, sizes: list[int], seed: int, later: list[bool]):
+    """Run writes (or flips) of tensors of ``sizes`` in order on one stream, each call ``later`` (worker) or not;
+    every fourth buffer key repeats, so slots carry old contents. Returns the stored words and flip counts."""
+    s = _stream(kind, "bf16" if seed % 2 else "fp32", seed)
+    slots = [Slot() for _ in range(4)]
+    calls = []
+    for i, (n, lt) in enumerate(zip(sizes, later)):
+        x = _data(n, seed * 100 + i)
+        y = torch.empty_like(x)
+        if kind == "flip":
+            k = (s.flip_later(x.data_ptr(), y.data_ptr(), n, None, (x, y)) if lt
+                 else s.flip(x.data_ptr(), y.data_ptr(), n, None))
+        else:
+            slot = slots[i % 4]
+            k = (s.write_later(slot, x.data_ptr(), y.data_ptr(), n, None, 0, True, (x, y)) if lt
+                 else s.write(slot, x.data_ptr(), y.data_ptr(), n, None, 0, True))
+        calls.append((x, y, k))
+    out = []
+    for x, y, k in calls:
+        k = k if isinstance(k, int) else k.wait()
+        out.append((k, _u32(y if k else x)))  # where no bit failed, storage holds x (y is unwritten)
+    return out
+
+
+@settings(max_examples=25, deadline=None)
+@given(kind=st.sampled_from(["flip", "sparse", "dense"]),
+       sizes=st.lists(st.integers(1, 40_000), min_size=1, max_size=12),
+       seed=st.integers(0, 1000), pattern=st.integers(0, 4095))
+def test_later_calls_give_the_bits_of_the_same_calls_in_order(kind, sizes, seed, pattern):
+    """Any mix of calls queued on the worker and calls made here, on one stream: the stored words and flip counts
+    equal those of every call made here in order (a call here waits for the stream's queued jobs)."""
+    later = [bool(pattern >> i & 1) for i in range(len(sizes))]
+    assert _calls(kind, sizes, seed, later) == _calls(kind, sizes, seed, [False] * len(sizes))
+
+
+def test_ticket_counts_and_two_streams_side_by_side():
+    """Jobs of two streams queued together, and a call on a third stream here meanwhile: each gives what it gives
+    alone; a ticket's n01 / n10 are its write's."""
+    from archsim.accuracy.formats import codec
+    n = 200_000
+    x, old = _data(n, 1), _data(n, 2)
+    ref = []
+    for seed in (5, 6):
+        s, slot, y = write_stream(seed, 3e-2, 1e-2, codec("fp32")), Slot(), torch.empty(n)
+        s.capture(slot, old.data_ptr(), n)
+        k = s.write(slot, x.data_ptr(), y.data_ptr(), n, None, 0, False)
+        ref.append((k, s.n01, s.n10, _u32(y)))
+    streams = [write_stream(seed, 3e-2, 1e-2, codec("fp32")) for seed in (5, 6)]
+    slots, ys = [Slot(), Slot()], [torch.empty(n), torch.empty(n)]
+    for s, slot in zip(streams, slots):
+        s.capture(slot, old.data_ptr(), n)
+    tickets = [s.write_later(slot, x.data_ptr(), y.data_ptr(), n, None, 0, False, (x, y))
+               for s, slot, y in zip(streams, slots, ys)]
+    here = Stream(9, 1e-2, 0)
+    z = torch.empty(n)
+    assert here.flip(x.data_ptr(), z.data_ptr(), n) > 0
+    got = [(t.wait(), t.n01, t.n10, _u32(y)) for t, y in zip(tickets, ys)]
+    assert got == ref
+    assert all(t.done for t in tickets)
+
+
+def test_dropped_ticket_waits_for_its_job():
+    """A ticket dropped unwaited keeps what its job works on alive until the job is done; the stream goes on."""
+    n = 1 << 20
+    s = Stream(3, 1e-2, 0)
+    ref = Stream(3, 1e-2, 0)
+    x = _data(n, 4)
+    y, r = torch.empty(n), torch.empty(n)
+    s.flip_later(x.data_ptr(), y.data_ptr(), n, None, (x, y))  # dropped at once
+    ref.flip(x.data_ptr(), r.data_ptr(), n)
+    z, rz = torch.empty(n), torch.empty(n)
+    assert s.flip(x.data_ptr(), z.data_ptr(), n) == ref.flip(x.data_ptr(), rz.data_ptr(), n)
+    assert torch.equal(y.view(torch.int32), r.view(torch.int32)) and torch.equal(z.view(torch.int32),
+                                                                                  rz.view(torch.int32))
+
+
+def test_later_needs_every_destination():
+    s = Stream(1, 0.5, 0)
+    x = torch.ones(8)
+    with pytest.raises(ValueError, match="destination"):
+        s.flip_later(x.data_ptr(), None, 8)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_starts_its_own_worker():
+    """After a fork (the parent's worker thread started), the child's jobs run on a worker of its own."""
+    n = 100_000
+    x = _data(n, 7)
+    parent = Stream(11, 1e-2, 0)
+    y = torch.empty(n)
+    parent.flip_later(x.data_ptr(), y.data_ptr(), n, None, (x, y)).wait()  # the worker runs in the parent
+    ref = Stream(12, 1e-2, 0)
+    want = torch.empty(n)
+    k_ref = ref.flip(x.data_ptr(), want.data_ptr(), n)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: no pytest machinery, only the pipe
+        try:
+            s = Stream(12, 1e-2, 0)
+            z = torch.empty(n)
+            k = s.flip_later(x.data_ptr(), z.data_ptr(), n, None, (x, z)).wait()
+            os.write(w, pickle.dumps((k, _u32(z))))
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        k, words = pickle.loads(f.read())
+    os.waitpid(pid, 0)
+    assert k == k_ref and words == _u32(want)
