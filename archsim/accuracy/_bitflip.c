@@ -461,6 +461,9 @@ static PyTypeObject SlotType = {
 };
 
 /* ---- Stream ------------------------------------------------------------------------------------------------------ */
+/* a job of the worker thread (_bitflip_worker.h): a queued call (a Ticket's) or a stream's refill of positions */
+typedef struct Job { struct Job *next; int kind; } Job;
+
 typedef struct {
     PyObject_HEAD
     Rng rng, rng01, rng10;               /* rng01, rng10: a dense stream's two directions, 2^128 and 2^129 on */
@@ -474,6 +477,13 @@ typedef struct {
     int64_t n01, n10;                /* the last call's failed switches by direction */
     int busy;                        /* a call works on it without the GIL */
     int pending;                     /* its jobs queued on or run by the worker thread (atomic; _bitflip_worker.h) */
+    /* an every-bit stream's failing positions drawn ahead (Stream.prefetch; _bitflip_worker.h): absolute bit indices
+     * (bits since prefetch began) pf[head..tail) of a ring of pf_cap, a power of two, whose last drawn position
+     * pf[tail - 1] the generator's state follows; `at` is the next call's first bit */
+    int64_t *pf, pf_cap, pf_head, pf_tail, at;
+    int refilling;                   /* the worker has a refill of pf queued or running (atomic) */
+    unsigned refill_gen;             /* ... queued in this process (not a forked parent's) */
+    Job refill;
     List fails;                      /* scratch: failing (word, mask) of one sparse write, at 1..k (0: a sentinel) */
     List sw;                         /* scratch: a sparse write's switching candidates (a: index << 1 | new bit) */
     struct Block *blk;               /* scratch of the block passes (allocated at the first) */
@@ -502,6 +512,14 @@ static int enter(Stream *s, Slot *slot) {
     s->busy = 1;
     if (slot) slot->busy = 1;
     return 0;
+}
+
+/* -1 with RuntimeError where the stream draws its positions ahead (Stream.prefetch): flips only */
+static int pf_refuse(const Stream *s, const char *what) {
+    if (!s->pf) return 0;
+    PyErr_Format(PyExc_RuntimeError, "%s: this stream draws its failing positions ahead (prefetch), for flips only",
+                 what);
+    return -1;
 }
 
 static void leave(Stream *s, Slot *slot) {
@@ -554,7 +572,10 @@ static int Stream_init(Stream *self, PyObject *args, PyObject *kw) {
     return 0;
 }
 
+static void pf_release(Stream *s); /* _bitflip_worker.h */
+
 static void Stream_dealloc(Stream *self) {
+    pf_release(self);
     list_free(&self->fails);
     list_free(&self->sw);
     PyMem_RawFree(self->blk);
@@ -649,8 +670,13 @@ static inline __attribute__((always_inline)) int64_t flip_pass(Stream *s, const 
     return flips;
 }
 
+static int64_t flip_work_pf(Stream *s, const Segs *g, int64_t bits); /* _bitflip_worker.h */
+static int64_t pf_peek(Stream *s);
+static void pf_kick(Stream *s);
+
 /* every-bit errors over the bits of g into its destinations (all given): the flipped bits, -1 out of memory */
 static int64_t flip_work(Stream *s, const Segs *g, int64_t bits) {
+    if (s->pf) return flip_work_pf(s, g, bits);
     if (s->gap >= bits) {
         s->gap = gap_after(s->gap, bits);
         return 0;
@@ -669,9 +695,11 @@ static PyObject *Stream_flip(Stream *s, PyObject *args, PyObject *kw) {
     Segs g;
     if (segs_parse(&g, src, dst, n, scale)) return NULL;
     int64_t bits = g.words << s->shift;
-    if (s->gap >= bits) { /* no failing bit: the common case */
-        s->gap = gap_after(s->gap, bits);
+    if (s->pf ? pf_peek(s) >= s->at + bits : s->gap >= bits) { /* no failing bit: the common case */
+        if (s->pf) s->at += bits;
+        else s->gap = gap_after(s->gap, bits);
         segs_free(&g);
+        pf_kick(s);
         return PyLong_FromLong(0);
     }
     if (!segs_have_dst(&g)) { segs_free(&g); return PyLong_FromLong(-1); } /* nothing consumed: copy, call again */
@@ -682,6 +710,7 @@ static PyObject *Stream_flip(Stream *s, PyObject *args, PyObject *kw) {
     NOGIL_END()
     leave(s, NULL);
     segs_free(&g);
+    pf_kick(s);
     return flips < 0 ? PyErr_NoMemory() : PyLong_FromLongLong(flips);
 }
 
@@ -1026,6 +1055,7 @@ static PyObject *Stream_write(Stream *s, PyObject *args, PyObject *kw) {
         return NULL;
     if (!PyObject_TypeCheck(slot_o, &SlotType)) { PyErr_SetString(PyExc_TypeError, "slot must be a Slot"); return NULL; }
     if (old_mode < 0 || old_mode > 2) { PyErr_SetString(PyExc_ValueError, "old must be 0, 1 or 2"); return NULL; }
+    if (pf_refuse(s, "write")) return NULL;
     Slot *slot = (Slot *)slot_o;
     Segs g;
     if (segs_parse(&g, src, dst, n, scale)) return NULL;
@@ -1047,6 +1077,7 @@ static PyObject *Stream_capture(Stream *s, PyObject *args, PyObject *kw) {
     PyObject *slot_o, *src, *n, *scale = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO|O", kws, &slot_o, &src, &n, &scale)) return NULL;
     if (!PyObject_TypeCheck(slot_o, &SlotType)) { PyErr_SetString(PyExc_TypeError, "slot must be a Slot"); return NULL; }
+    if (pf_refuse(s, "capture")) return NULL;
     Segs g;
     if (segs_parse(&g, src, Py_None, n, scale)) return NULL;
     if (enter(s, (Slot *)slot_o)) { segs_free(&g); return NULL; }
@@ -1066,7 +1097,7 @@ static PyObject *Stream_positions(Stream *s, PyObject *arg) {
     long long bits = PyLong_AsLongLong(arg);
     if (bits == -1 && PyErr_Occurred()) return NULL;
     if (bits < 0) { PyErr_SetString(PyExc_ValueError, "bits must be >= 0"); return NULL; }
-    if (enter(s, NULL)) return NULL; /* only the check: this call keeps the GIL */
+    if (pf_refuse(s, "positions") || enter(s, NULL)) return NULL; /* only the check: this call keeps the GIL */
     leave(s, NULL);
     List l = {0};
     if (draw_positions(s, &l, bits)) { list_free(&l); return PyErr_NoMemory(); }
@@ -1079,7 +1110,7 @@ static PyObject *Stream_uniforms(Stream *s, PyObject *arg) {
     Py_ssize_t k = PyLong_AsSsize_t(arg);
     if (k == -1 && PyErr_Occurred()) return NULL;
     if (k < 0) { PyErr_SetString(PyExc_ValueError, "k must be >= 0"); return NULL; }
-    if (enter(s, NULL)) return NULL; /* only the check: this call keeps the GIL */
+    if (pf_refuse(s, "uniforms") || enter(s, NULL)) return NULL; /* only the check: this call keeps the GIL */
     leave(s, NULL);
     PyObject *out = PyBytes_FromStringAndSize(NULL, k * (Py_ssize_t)sizeof(double));
     if (!out) return NULL;
@@ -1114,6 +1145,10 @@ static PyMethodDef Stream_methods[] = {
      "the worker thread (as write_later)."},
     {"capture", (PyCFunction)(void (*)(void))Stream_capture, METH_VARARGS | METH_KEYWORDS,
      "capture(slot, src, n, scale=None)\n\nKeep the stored words of src as the old contents of its next write."},
+    {"prefetch", (PyCFunction)Stream_prefetch, METH_O,
+     "prefetch(cap)\n\nFrom now on the worker thread draws this every-bit stream's failing positions ahead, into a "
+     "ring of cap (a power of two): the same positions, the calls only apply them. Writes, capture, positions and "
+     "uniforms are then refused."},
     {"positions", (PyCFunction)Stream_positions, METH_O,
      "positions(bits) -> bytes\n\nThe failing positions (int64) among the next bits of the every-bit process."},
     {"uniforms", (PyCFunction)Stream_uniforms, METH_O, "uniforms(k) -> bytes\n\nk float64 uniforms in [0, 1)."},

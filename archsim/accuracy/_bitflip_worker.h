@@ -23,9 +23,11 @@
  * when the worker polls. A forward pass's writes arrive well within it; the worker sleeps through backward. */
 #define SPIN_NS 2000000
 
+enum { JOB_TICKET = 0, JOB_REFILL = 1 };
+
 typedef struct Ticket {
     PyObject_HEAD
-    struct Ticket *next; /* the queue's link */
+    Job job;             /* its place in the queue (JOB_TICKET) */
     Stream *s;           /* owned references; slot is NULL for every-bit flips */
     Slot *slot;
     PyObject *hold;      /* owned: what must outlive the job (the tensors whose memory it works on); None once waited */
@@ -39,9 +41,137 @@ typedef struct Ticket {
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t work, done;
-    Ticket *head, *tail;
+    Job *head, *tail;
     int started, sleeping, waiters;
-} W = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 0};
+    unsigned gen; /* forks so far in this process's line (a refill queued before one never runs in the child) */
+} W = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0, 0, 0};
+
+/* ---- positions drawn ahead (Stream.prefetch) ------------------------------------------------------------------
+ * An every-bit stream's failing positions do not depend on the data: the process is one increasing run of
+ * positions over all the bits the stream ever covers, and a call over bits [at, at + bits) fails at those of them
+ * it contains. Drawing them is most of a flip's cost at high rates (2.9 of 3.2 ns a flip, fp32 at 1e-2), so the
+ * worker draws them ahead into a ring and the calls only apply them: the same generator, the same draws in the same
+ * order, so the same positions. One thread draws at a time: the worker while a refill of the stream is queued or
+ * running, else the calling thread itself when the ring runs dry (it waits for a refill under way). The ring is
+ * single-producer, single-consumer: the drawer publishes pf_tail, the caller pf_head. */
+#define PF_REFILL_BELOW 2 /* a call that leaves the ring less than 1/2 full queues a refill */
+#define PF_DRAW 4096      /* positions the calling thread draws at a time when the ring is dry */
+#define PF_REFILL 65536   /* positions a refill draws at most (a longer job would hold up the jobs queued after it) */
+
+static int refill_active(const Stream *s) {
+    return __atomic_load_n(&s->refilling, __ATOMIC_ACQUIRE) && s->refill_gen == W.gen;
+}
+
+/* wait (holding the GIL or not) until no refill of s is queued or running */
+static void wait_refill(Stream *s) {
+    if (!refill_active(s)) return;
+    pthread_mutex_lock(&W.mu);
+    W.waiters++;
+    while (refill_active(s)) pthread_cond_wait(&W.done, &W.mu);
+    W.waiters--;
+    pthread_mutex_unlock(&W.mu);
+}
+
+/* the last position drawn (the ring always holds it: a slot is reused only cap draws later) */
+static inline int64_t pf_last(const Stream *s) { return s->pf[(s->pf_tail - 1) & (s->pf_cap - 1)]; }
+
+/* draw up to k more positions into the ring (as many as it has room for), by the thread that draws now */
+static void pf_draw(Stream *s, int64_t k) {
+    int64_t tail = s->pf_tail, head = __atomic_load_n(&s->pf_head, __ATOMIC_ACQUIRE);
+    int64_t room = s->pf_cap - (tail - head), mask = s->pf_cap - 1, last = pf_last(s);
+    if (k > room) k = room;
+    if (last >= NEVER) k = 0; /* the process never fails again */
+    int64_t i = 0;
+    while (i < k) {
+        last = next_pos(last, draw_gap(&s->rng, &s->geo));
+        s->pf[(tail + i++) & mask] = last;
+        if (last >= NEVER) break;
+        if ((i & 1023) == 0) __atomic_store_n(&s->pf_tail, tail + i, __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&s->pf_tail, tail + i, __ATOMIC_RELEASE);
+}
+
+/* the calling thread has consumed up to `head`, the whole ring: publish that, then wait for the refill under way or
+ * draw more itself; returns the new tail (> head) */
+static int64_t pf_more(Stream *s, int64_t head) {
+    __atomic_store_n(&s->pf_head, head, __ATOMIC_RELEASE);
+    for (;;) {
+        int64_t tail = __atomic_load_n(&s->pf_tail, __ATOMIC_ACQUIRE);
+        if (tail > head) return tail;
+        if (!refill_active(s)) {
+            pf_draw(s, PF_DRAW);
+            continue;
+        }
+        /* the worker draws: take its positions as it publishes them (every 1024), else its end */
+        for (int i = 0; i < 4096 && __atomic_load_n(&s->pf_tail, __ATOMIC_ACQUIRE) == head && refill_active(s); i++) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        }
+        if (__atomic_load_n(&s->pf_tail, __ATOMIC_ACQUIRE) == head) wait_refill(s);
+    }
+}
+
+/* the next failing position (absolute), drawing or waiting for it if need be */
+static int64_t pf_peek(Stream *s) {
+    int64_t head = s->pf_head;
+    if (__atomic_load_n(&s->pf_tail, __ATOMIC_ACQUIRE) == head) pf_more(s, head);
+    return s->pf[head & (s->pf_cap - 1)];
+}
+
+/* Every-bit errors over g (every destination given) from the positions drawn ahead; as flip_pass */
+static inline __attribute__((always_inline)) int64_t flip_pass_pf(Stream *s, const Segs *g, Block *b,
+                                                                  const int direct) {
+    const int sh = direct ? 5 : s->shift;
+    const uint32_t bm = (1u << sh) - 1u;
+    const int64_t mask = s->pf_cap - 1, *pf = s->pf;
+    int64_t head = s->pf_head, tail = __atomic_load_n(&s->pf_tail, __ATOMIC_ACQUIRE);
+    int64_t base = s->at, flips = 0;
+    for (Py_ssize_t i = 0; i < g->k; i++) {
+        const Seg *sg = &g->seg[i];
+        for (int64_t j0 = 0; j0 < sg->n; j0 += DBLK) {
+            const int n = (int)(DBLK < sg->n - j0 ? DBLK : sg->n - j0);
+            const int64_t end = base + ((int64_t)n << sh);
+            uint32_t *dst = sg->dst + j0;
+            if (dst != sg->src + j0) memcpy(dst, sg->src + j0, 4 * (size_t)n);
+            int h = 0;
+            for (;;) {
+                if (head == tail) tail = pf_more(s, head);
+                int64_t p = pf[head & mask];
+                if (p >= end) break;
+                fail_at(b, &h, dst, (int)((p - base) >> sh), 1u << (p & bm), direct);
+                head++;
+                flips++;
+            }
+            for (int k = 0; k < h; k++) { /* direct: h stays 0 */
+                int j = b->hit[k];
+                dst[j] = flipped(dst[j], b->f[j], s->fmt, sg->scale);
+                b->f[j] = 0u;
+            }
+            base = end;
+        }
+    }
+    s->at = base;
+    __atomic_store_n(&s->pf_head, head, __ATOMIC_RELEASE);
+    return flips;
+}
+
+static int64_t flip_work_pf(Stream *s, const Segs *g, int64_t bits) {
+    if (pf_peek(s) >= s->at + bits) {
+        s->at += bits;
+        return 0;
+    }
+    if (s->fmt == FP32) return flip_pass_pf(s, g, NULL, 1);
+    Block *b = stream_block(s);
+    return b ? flip_pass_pf(s, g, b, 0) : -1;
+}
+
+static void pf_release(Stream *s) {
+    if (!s->pf) return;
+    wait_refill(s);
+    PyMem_RawFree(s->pf);
+    s->pf = NULL;
+}
 
 static void run_job(Ticket *t) {
     Stream *s = t->s;
@@ -89,14 +219,22 @@ static void *worker_main(void *unused) {
             pthread_cond_wait(&W.work, &W.mu);
             W.sleeping = 0;
         }
-        Ticket *t = W.head;
-        __atomic_store_n(&W.head, t->next, __ATOMIC_RELAXED);
+        Job *j = W.head;
+        __atomic_store_n(&W.head, j->next, __ATOMIC_RELAXED);
         if (!W.head) W.tail = NULL;
         pthread_mutex_unlock(&W.mu);
-        run_job(t);
-        pthread_mutex_lock(&W.mu);
-        __atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
-        __atomic_sub_fetch(&t->s->pending, 1, __ATOMIC_RELEASE);
+        if (j->kind == JOB_TICKET) {
+            Ticket *t = (Ticket *)((char *)j - offsetof(Ticket, job));
+            run_job(t);
+            pthread_mutex_lock(&W.mu);
+            __atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
+            __atomic_sub_fetch(&t->s->pending, 1, __ATOMIC_RELEASE);
+        } else {
+            Stream *s = (Stream *)((char *)j - offsetof(Stream, refill));
+            pf_draw(s, PF_REFILL);
+            pthread_mutex_lock(&W.mu);
+            __atomic_store_n(&s->refilling, 0, __ATOMIC_RELEASE);
+        }
         if (W.waiters) pthread_cond_broadcast(&W.done);
     }
     return NULL;
@@ -108,10 +246,11 @@ static void worker_forget(void) { /* in a forked child (pthread_atfork) */
     pthread_cond_init(&W.done, NULL);
     W.head = W.tail = NULL;
     W.started = W.sleeping = W.waiters = 0;
+    W.gen++;
 }
 
-/* queue t (GIL held); -1 with an exception if the thread cannot be started */
-static int submit(Ticket *t) {
+/* queue j (GIL held); -1 with an exception if the thread cannot be started */
+static int submit(Job *j) {
     pthread_mutex_lock(&W.mu);
     if (!W.started) {
         pthread_t th;
@@ -127,11 +266,10 @@ static int submit(Ticket *t) {
         }
         W.started = 1;
     }
-    __atomic_add_fetch(&t->s->pending, 1, __ATOMIC_RELAXED);
-    t->next = NULL;
-    if (W.tail) W.tail->next = t;
-    else __atomic_store_n(&W.head, t, __ATOMIC_RELEASE);
-    W.tail = t;
+    j->next = NULL;
+    if (W.tail) W.tail->next = j;
+    else __atomic_store_n(&W.head, j, __ATOMIC_RELEASE);
+    W.tail = j;
     if (W.sleeping) pthread_cond_signal(&W.work);
     pthread_mutex_unlock(&W.mu);
     return 0;
@@ -212,7 +350,7 @@ static PyObject *queue_job(Stream *s, Slot *slot, Segs *g, int old_mode, int kee
     }
     Ticket *t = PyObject_New(Ticket, &TicketType);
     if (!t) { segs_free(g); return NULL; }
-    t->next = NULL;
+    t->job.kind = JOB_TICKET;
     t->g = *g;
     if (g->seg == &g->one) t->g.seg = &t->g.one; /* one segment: it lives in the ticket */
     t->s = (Stream *)Py_NewRef((PyObject *)s);
@@ -222,7 +360,9 @@ static PyObject *queue_job(Stream *s, Slot *slot, Segs *g, int old_mode, int kee
     t->keep = keep;
     t->k = t->n01 = t->n10 = 0;
     t->err = t->done = 0;
-    if (submit(t)) {
+    __atomic_add_fetch(&s->pending, 1, __ATOMIC_RELAXED);
+    if (submit(&t->job)) {
+        __atomic_sub_fetch(&s->pending, 1, __ATOMIC_RELAXED);
         t->done = 1; /* never queued */
         Py_DECREF(t);
         return NULL;
@@ -239,6 +379,7 @@ static PyObject *Stream_write_later(Stream *s, PyObject *args, PyObject *kw) {
         return NULL;
     if (!PyObject_TypeCheck(slot_o, &SlotType)) { PyErr_SetString(PyExc_TypeError, "slot must be a Slot"); return NULL; }
     if (old_mode < 0 || old_mode > 2) { PyErr_SetString(PyExc_ValueError, "old must be 0, 1 or 2"); return NULL; }
+    if (pf_refuse(s, "write_later")) return NULL;
     Segs g;
     if (segs_parse(&g, src, dst, n, scale)) return NULL;
     return queue_job(s, (Slot *)slot_o, &g, old_mode, keep, hold);
@@ -251,4 +392,44 @@ static PyObject *Stream_flip_later(Stream *s, PyObject *args, PyObject *kw) {
     Segs g;
     if (segs_parse(&g, src, dst, n, scale)) return NULL;
     return queue_job(s, NULL, &g, 0, 0, hold);
+}
+
+/* after a call on the calling thread: queue a refill where the ring runs low and none is under way (GIL held) */
+static void pf_kick(Stream *s) {
+    if (!s->pf || refill_active(s) || pf_last(s) >= NEVER) return;
+    if ((s->pf_tail - s->pf_head) * PF_REFILL_BELOW >= s->pf_cap) return;
+    s->refill_gen = W.gen;
+    __atomic_store_n(&s->refilling, 1, __ATOMIC_RELEASE);
+    s->refill.kind = JOB_REFILL;
+    if (submit(&s->refill)) { /* no thread: the calls draw for themselves */
+        __atomic_store_n(&s->refilling, 0, __ATOMIC_RELEASE);
+        PyErr_Clear();
+    }
+}
+
+static PyObject *Stream_prefetch(Stream *s, PyObject *arg) {
+    long long cap = PyLong_AsLongLong(arg);
+    if (cap == -1 && PyErr_Occurred()) return NULL;
+    if (cap < 1024 || cap > (1LL << 30) || (cap & (cap - 1))) {
+        PyErr_SetString(PyExc_ValueError, "the ring's size must be a power of two from 1024 to 2^30");
+        return NULL;
+    }
+    if (s->p01 != 0.0 || s->p10 != 0.0 || s->dense) {
+        PyErr_SetString(PyExc_ValueError, "only every-bit streams draw their positions ahead");
+        return NULL;
+    }
+    if (s->pf) Py_RETURN_NONE;
+    if (enter(s, NULL)) return NULL; /* after the stream's queued jobs */
+    leave(s, NULL);
+    int64_t *pf = PyMem_RawMalloc((size_t)cap * sizeof(int64_t));
+    if (!pf) return PyErr_NoMemory();
+    /* the position already drawn (the next failing bit, `gap` bits on) opens the ring; the draws go on from it */
+    pf[0] = s->gap >= NEVER ? NEVER : s->gap;
+    s->pf_cap = cap;
+    s->pf_head = s->at = 0;
+    s->pf_tail = 1;
+    s->refilling = 0;
+    s->pf = pf;
+    pf_kick(s);
+    Py_RETURN_NONE;
 }

@@ -54,6 +54,10 @@ COPY_FIRST = 1.0
 #: writes run on the worker thread (:mod:`.worker`) until backward reads them: below, nearly every write finds no
 #: failing bit in one comparison, cheaper than handing it over
 ASYNC_CANDIDATES = 0.01
+#: every-bit rate from which a stream's failing positions are drawn ahead by the worker thread (``Stream.prefetch``),
+#: and the ring they are drawn into (positions): below, a step draws a few thousand positions at most
+PREFETCH_RATE = 1e-4
+PREFETCH_RING = 1 << 16
 
 
 @dataclass
@@ -312,6 +316,10 @@ class Injector:
                 ws = (every_bit_stream(stream_seed(seed, i, _WRITE), m.write_ber, c) if m.write_model == "symmetric"
                       else write_stream(stream_seed(seed, i, _WRITE), m.write_ber_0to1, m.write_ber_1to0, c))
             self._ports[dt] = _Port(ws, rs, c, m, old, keep)
+            if self.thread:  # every-bit streams: the worker draws their positions ahead, the calls apply them
+                for s in (rs, ws if m.write_model == "symmetric" else None):
+                    if s is not None and s.p >= PREFETCH_RATE:
+                        s.prefetch(PREFETCH_RING)
         self._stats: dict[DataType, FlipStats] = {dt: port.stats for dt, port in self._ports.items()}
         self._on = {dt: m.active for dt, m in self.models.items()}
         self._model = None

@@ -123,6 +123,9 @@ def test_forked_child_starts_its_own_worker():
     ref = Stream(12, 1e-2, 0)
     want = torch.empty(n)
     k_ref = ref.flip(x.data_ptr(), want.data_ptr(), n)
+    ahead = Stream(13, 0.3, 0)  # its refill runs (or is queued) as the fork happens
+    ahead.prefetch(1 << 16)
+    ahead.flip(x.data_ptr(), y.data_ptr(), n)
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: no pytest machinery, only the pipe
@@ -130,11 +133,79 @@ def test_forked_child_starts_its_own_worker():
             s = Stream(12, 1e-2, 0)
             z = torch.empty(n)
             k = s.flip_later(x.data_ptr(), z.data_ptr(), n, None, (x, z)).wait()
-            os.write(w, pickle.dumps((k, _u32(z))))
+            # the parent's refill never runs here: the child draws for itself instead of waiting for it
+            u = torch.empty(n)
+            k2 = sum(ahead.flip(x.data_ptr(), u.data_ptr(), n) for _ in range(3))
+            os.write(w, pickle.dumps((k, _u32(z), k2)))
         finally:
             os._exit(0)
     os.close(w)
     with os.fdopen(r, "rb") as f:
-        k, words = pickle.loads(f.read())
+        k, words, k2 = pickle.loads(f.read())
     os.waitpid(pid, 0)
-    assert k == k_ref and words == _u32(want)
+    assert k == k_ref and words == _u32(want) and k2 > 0
+
+
+
+def _flips(s: Stream, sizes: list[int], seed: int, ask: list[bool], later: list[bool], lo: int = 0,
+           hi: int | None = None) -> list:
+    """Flips of tensors ``lo:hi`` of ``sizes`` in order on ``s`` (tensor i's data from ``seed`` and i): each asked
+    first without a destination (the hooks' protocol) or not, each queued on the worker (``later``) or not. Returns
+    each call's flip count and stored words."""
+    out, pend = [], []
+
+    def drain():
+        for x_, y_, t in pend:
+            k_ = t.wait()
+            out.append((k_, _u32(y_ if k_ else x_)))
+        pend.clear()
+
+    for i in range(lo, len(sizes) if hi is None else hi):
+        n = sizes[i]
+        x = _data(n, seed * 1000 + i)
+        y = torch.empty_like(x)
+        if later[i]:
+            pend.append((x, y, s.flip_later(x.data_ptr(), y.data_ptr(), n, None, (x, y))))
+            continue
+        drain()
+        k = s.flip(x.data_ptr(), None, n) if ask[i] else -1
+        if k < 0:
+            k = s.flip(x.data_ptr(), y.data_ptr(), n)
+        out.append((k, _u32(y if k else x)))
+    drain()
+    return out
+
+
+@settings(max_examples=30, deadline=None)
+@given(p=st.sampled_from([2e-4, 3e-3, 2e-2, 0.3]), fmt=st.sampled_from(["fp32", "bf16", "int8"]),
+       sizes=st.lists(st.integers(0, 70_000), min_size=1, max_size=10), seed=st.integers(0, 500),
+       pattern=st.integers(0, 1 << 20), start=st.integers(0, 3))
+def test_positions_drawn_ahead_are_the_same_positions(p, fmt, sizes, seed, pattern, start):
+    """A stream whose worker draws its failing positions ahead (prefetch from its ``start``-th call on, into a ring
+    of 1024 that long calls run dry, so that they draw for themselves) flips exactly the bits of one that draws
+    them as it goes, whether calls ask first or are queued on the worker."""
+    code = FMT_CODE[fmt]
+    ask = [bool(pattern >> i & 1) for i in range(len(sizes))]
+    later = [bool(pattern >> (10 + i) & 1) for i in range(len(sizes))]
+    ref = _flips(Stream(seed, p, code), sizes, seed, ask, [False] * len(sizes))
+    s = Stream(seed, p, code)
+    got = _flips(s, sizes, seed, ask, later, 0, min(start, len(sizes)))
+    s.prefetch(1024)
+    got += _flips(s, sizes, seed, ask, later, min(start, len(sizes)))
+    assert got == ref
+
+
+def test_prefetching_stream_refuses_what_would_draw_beside_it():
+    s = Stream(1, 1e-2, 0)
+    s.prefetch(1 << 12)
+    s.prefetch(1 << 12)  # again: nothing changes
+    x = torch.ones(16)
+    for call in (lambda: s.write(Slot(), x.data_ptr(), x.data_ptr(), 16), lambda: s.capture(Slot(), x.data_ptr(), 16),
+                 lambda: s.positions(100), lambda: s.uniforms(3)):
+        with pytest.raises(RuntimeError, match="ahead"):
+            call()
+    with pytest.raises(ValueError, match="power of two"):
+        Stream(1, 1e-2, 0).prefetch(1000)
+    from archsim.accuracy.formats import codec
+    with pytest.raises(ValueError, match="every-bit"):
+        write_stream(1, 1e-2, 1e-3, codec("fp32")).prefetch(1 << 12)
