@@ -290,18 +290,23 @@ class Injector:
     the stream's next failing bit. Only an *event* -- a tensor in which some bit fails -- copies the tensor (for a
     fresh write or a read; the value the forward pass used must stay as it was) and flips the failing bits.
 
-    With ``thread`` (and a second core this process may use), the work that nothing needs at once runs on the
-    compiled core's worker thread (``Stream.write_later``): a stored activation's write, where its port expects
-    failing bits (``ASYNC_CANDIDATES``), until backward unpacks it; in the optimizer step, the gradients' write and
-    read while this thread keeps the state's and the weights' old contents, and the weights' write while this
-    thread writes the state. The bits are the same either way (each stream's calls keep their order).
+    With ``thread``, and a core that neither this thread nor torch's own threads use (:meth:`_spare_core`, asked at
+    each forward pass and optimizer step), the work that nothing needs at once runs on the compiled core's worker
+    thread (``Stream.write_later``) where a port expects failing bits (``ASYNC_CANDIDATES``): a stored activation's
+    write, until backward unpacks it; in the optimizer step, the gradients' write and read while this thread keeps
+    the state's and the weights' old contents, and the weights' write while this thread writes the state. Every-bit
+    streams from ``PREFETCH_RATE`` have their positions drawn ahead by it. The bits are the same either way (each
+    stream's calls keep their order).
     """
 
     def __init__(self, policy: ErrorPolicy, seed: int = 0, thread: bool = True):
         self.policy = policy
         self.seed = seed
-        # the core's worker thread for writes that nothing needs at once, where this process may use a second core
-        self.thread = thread and len(os.sched_getaffinity(0)) >= 2
+        # the core's worker thread for work that nothing needs at once, where this process may use a second core
+        # (and, step by step, where torch's own threads leave it one: _spare_core)
+        self._cpus = len(os.sched_getaffinity(0))
+        self.thread = thread and self._cpus >= 2
+        self._prefetch: list = []  # every-bit streams whose positions the worker is to draw ahead (once it may)
         self.models: dict[DataType, DataTypeErrors] = {dt: policy.get(dt) for dt in ALL_DATATYPES}
         self.codecs: dict[DataType, Codec] = {dt: codec(m.format, m.int8_scale) for dt, m in self.models.items()}
         # one Bernoulli stream per data type and access kind, over all the bits that data type reads / writes
@@ -317,9 +322,8 @@ class Injector:
                       else write_stream(stream_seed(seed, i, _WRITE), m.write_ber_0to1, m.write_ber_1to0, c))
             self._ports[dt] = _Port(ws, rs, c, m, old, keep)
             if self.thread:  # every-bit streams: the worker draws their positions ahead, the calls apply them
-                for s in (rs, ws if m.write_model == "symmetric" else None):
-                    if s is not None and s.p >= PREFETCH_RATE:
-                        s.prefetch(PREFETCH_RING)
+                self._prefetch += [s for s in (rs, ws if m.write_model == "symmetric" else None)
+                                   if s is not None and s.p >= PREFETCH_RATE]
         self._stats: dict[DataType, FlipStats] = {dt: port.stats for dt, port in self._ports.items()}
         self._on = {dt: m.active for dt, m in self.models.items()}
         self._model = None
@@ -410,18 +414,22 @@ class Injector:
         port.count_write(k)
         seg.done()
 
-    def _later_all_(self, dt: DataType, key, seg: _Segments, write: bool = True, read: bool = False,
+    def _later_all_(self, dt: DataType, key, seg: _Segments, spare: bool, write: bool = True, read: bool = False,
                     old: int | None = None, keep: bool | None = None) -> list | None:
         """:meth:`_write_all_` (if ``write``) and then :meth:`_read_all_` (if ``read``) of ``seg``, run by the
         worker thread while this one goes on; :meth:`_finish_` waits for them. The same calls in the same order on
-        each stream as the methods they stand for: the same bits. Without the thread, those methods, here."""
-        if not self.thread:
+        each stream as the methods they stand for: the same bits. Without a ``spare`` core, or where the port expects
+        few failing bits (below ``ASYNC_CANDIDATES`` a word, the core's one comparison), those methods, here."""
+        port = self._ports[dt]
+        bits = port.codec.bits
+        if not spare or not ((write and port.ws is not None and port.cand >= ASYNC_CANDIDATES) or
+                             (read and port.rs is not None and port.rs.p * bits >= ASYNC_CANDIDATES)):
             if write:
                 self._write_all_(dt, key, seg, old, keep)
             if read:
                 self._read_all_(dt, seg)
             return None
-        port, jobs = self._ports[dt], []
+        jobs = []
         if write:
             self._round_trip_(dt, seg.tensors)
             ws = port.ws
@@ -460,13 +468,13 @@ class Injector:
         self._write_all_(dt, key, seg, old=0, keep=False)
 
     # -- activations -----------------------------------------------------------------------------------------
-    def _hooks(self):
+    def _hooks(self, spare: bool = False):
         """The pack and unpack hooks of one forward pass. Pack stores a saved floating tensor of two or more
         dimensions that is not a parameter (nor a weight copy) as buffer number k of this pass, once however many
         ops save it; unpack reads a stored one back. Closures over what they use: they run for every saved tensor."""
         port, not_act, saved = self._ports[_ACT], self._not_act, self._saved
         write, read, reads = port.write, port.read, port.rs is not None
-        later = port.later if self.thread and port.ws is not None and port.cand >= ASYNC_CANDIDATES else None
+        later = port.later if spare and port.ws is not None and port.cand >= ASYNC_CANDIDATES else None
         keys = itertools.count()
 
         def pack(t: torch.Tensor):
@@ -498,15 +506,28 @@ class Injector:
 
         return pack, unpack if reads or later is not None else _same
 
+    def _spare_core(self) -> bool:
+        """Whether the worker thread may take work now: asked for, and a core that torch's own threads leave
+        free (with as many torch threads as cores, its busy-waiting threads and the worker would take turns on
+        them: a step up to 3.5x as long, measured). The first time it may, the prefetching streams start."""
+        if not self.thread or torch.get_num_threads() >= self._cpus:
+            return False
+        if self._prefetch:
+            for s in self._prefetch:
+                s.prefetch(PREFETCH_RING)
+            self._prefetch = []
+        return True
+
     @contextlib.contextmanager
     def forward(self):
         """Context for a training forward pass: stores saved activations through the error model."""
         self._saved.clear()
+        spare = self._spare_core()
         if not self._on[_ACT]:
             yield
             return
         self._not_act = set(self._param_ptrs)  # parameters, and below the weight copies that carry read errors
-        with torch.autograd.graph.saved_tensors_hooks(*self._hooks()):
+        with torch.autograd.graph.saved_tensors_hooks(*self._hooks(spare)):
             yield
         self._saved.clear()  # the stored copies stay alive in the graph; the map was only for de-duplication
 
@@ -576,12 +597,13 @@ class Injector:
         step's, or as ``fresh_old_contents`` says) and read by the optimizer; the state is read, and the state and
         the weights are rewritten in place by the update, over what they held before it."""
         params = [p for grp in optimizer.param_groups for p in grp["params"] if p.grad is not None]
+        spare = self._spare_core()
         if self._on[_WG]:  # the gradients' write and read run on the worker thread while this one goes on
             for p in params:  # gradients do not require grad: no autograd bookkeeping here
                 if not p.grad.is_contiguous():
                     p.grad = p.grad.contiguous()
             g = _Segments([p.grad for p in params], self.codecs[_WG])
-            g_jobs = self._later_all_(_WG, "grad", g, read=True)
+            g_jobs = self._later_all_(_WG, "grad", g, spare, read=True)
         if self._on[_OPT]:
             state = optimizer.state
             keys, fresh = self._state_keys(optimizer, params)
@@ -595,7 +617,7 @@ class Injector:
             self._finish_(_WG, g, g_jobs)
         optimizer.step()
         if self._on[_WGT]:  # the weights' write on the worker thread, the state's here
-            w_jobs = self._later_all_(_WGT, "weights", w, old=0, keep=False)
+            w_jobs = self._later_all_(_WGT, "weights", w, spare, old=0, keep=False)
         if self._on[_OPT]:
             after = [state[p][k] for p, k in keys]
             if any(a is not b for a, b in zip(after, s.tensors)):  # an optimizer that replaced its buffers

@@ -21,6 +21,10 @@ write switches with ``p_dir / p_max``; *dense* ones compare every word with the 
 Bernoulli process per direction over the bits that switch in that direction: by geometric gaps, or from 1/64 per
 switching bit on bit-parallel (each switching bit takes one bit of 64-bit Bernoulli words; archsim 0.4.0).
 
+The core also has a worker thread (``_bitflip_worker.h``): ``Stream.write_later`` / ``flip_later`` queue a call
+and return a ``Ticket``, and ``Stream.prefetch`` has the worker draw an every-bit stream's failing positions ahead;
+either way each stream makes the same draws in the same order (:mod:`.hooks` decides what goes there).
+
 This module also gives the mechanism on whole tensors (:func:`flip_every_bit`, :func:`write_directional`,
 :func:`sample_bits`), which the tests use to check its statistics.
 """

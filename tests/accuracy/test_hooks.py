@@ -429,3 +429,18 @@ def test_stats_wait_for_queued_writes(digits, monkeypatch):
         counts.append(inj.summary())
         del out
     assert counts[0] == counts[1] and counts[0]["activation"]["write_flips"] > 0
+
+
+def test_worker_thread_only_with_a_core_to_spare():
+    """With as many torch threads as cores (or thread=False) the injector keeps its work on the training thread."""
+    pol = ErrorPolicy.uniform([DataType.ACTIVATION], 1e-2, "both")
+    cpus = len(os.sched_getaffinity(0))
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(cpus)
+        assert not Injector(pol, seed=0)._spare_core()
+        torch.set_num_threads(1)
+        assert Injector(pol, seed=0)._spare_core() == (cpus >= 2)
+        assert not Injector(pol, seed=0, thread=False)._spare_core()
+    finally:
+        torch.set_num_threads(old)
