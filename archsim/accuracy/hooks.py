@@ -596,6 +596,7 @@ class Injector:
         type and access, whichever tensors its failing bits fall in. Gradients are written fresh (over the last
         step's, or as ``fresh_old_contents`` says) and read by the optimizer; the state is read, and the state and
         the weights are rewritten in place by the update, over what they held before it."""
+        self.sync()  # the stored activations' writes: counted, and their tickets let go
         params = [p for grp in optimizer.param_groups for p in grp["params"] if p.grad is not None]
         spare = self._spare_core()
         if self._on[_WG]:  # the gradients' write and read run on the worker thread while this one goes on
