@@ -75,8 +75,9 @@ static void wait_refill(Stream *s) {
 /* the last position drawn (the ring always holds it: a slot is reused only cap draws later) */
 static inline int64_t pf_last(const Stream *s) { return s->pf[(s->pf_tail - 1) & (s->pf_cap - 1)]; }
 
-/* draw up to k more positions into the ring (as many as it has room for), by the thread that draws now */
-static void pf_draw(Stream *s, int64_t k) {
+/* draw up to k more positions into the ring (as many as it has room for), by the thread that draws now; a refill
+ * (`yield`) stops early when a job is queued behind it (the ring's next call will queue the rest) */
+static void pf_draw(Stream *s, int64_t k, int yield) {
     int64_t tail = s->pf_tail, head = __atomic_load_n(&s->pf_head, __ATOMIC_ACQUIRE);
     int64_t room = s->pf_cap - (tail - head), mask = s->pf_cap - 1, last = pf_last(s);
     if (k > room) k = room;
@@ -86,7 +87,10 @@ static void pf_draw(Stream *s, int64_t k) {
         last = next_pos(last, draw_gap(&s->rng, &s->geo));
         s->pf[(tail + i++) & mask] = last;
         if (last >= NEVER) break;
-        if ((i & 1023) == 0) __atomic_store_n(&s->pf_tail, tail + i, __ATOMIC_RELEASE);
+        if ((i & 1023) == 0) {
+            __atomic_store_n(&s->pf_tail, tail + i, __ATOMIC_RELEASE);
+            if (yield && __atomic_load_n(&W.head, __ATOMIC_ACQUIRE)) break;
+        }
     }
     __atomic_store_n(&s->pf_tail, tail + i, __ATOMIC_RELEASE);
 }
@@ -99,7 +103,7 @@ static int64_t pf_more(Stream *s, int64_t head) {
         int64_t tail = __atomic_load_n(&s->pf_tail, __ATOMIC_ACQUIRE);
         if (tail > head) return tail;
         if (!refill_active(s)) {
-            pf_draw(s, PF_DRAW);
+            pf_draw(s, PF_DRAW, 0);
             continue;
         }
         /* the worker draws: take its positions as it publishes them (every 1024), else its end */
@@ -231,7 +235,7 @@ static void *worker_main(void *unused) {
             __atomic_sub_fetch(&t->s->pending, 1, __ATOMIC_RELEASE);
         } else {
             Stream *s = (Stream *)((char *)j - offsetof(Stream, refill));
-            pf_draw(s, PF_REFILL);
+            pf_draw(s, PF_REFILL, 1);
             pthread_mutex_lock(&W.mu);
             __atomic_store_n(&s->refilling, 0, __ATOMIC_RELEASE);
         }
