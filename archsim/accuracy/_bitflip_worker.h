@@ -17,14 +17,11 @@
 #include <pthread.h>
 #include <time.h>
 
-/* After its last job the worker polls for the next one up to this long before it sleeps. Waking a sleeping thread
- * costs the one that queues the job a system call and, on a virtual machine, an interrupt to the other CPU: about
- * 20 us a job in training here (resnet18-mini, a stored activation every 100 us or so of the forward pass), against
- * 5 us when the worker polls. A forward pass's writes arrive well within it. The poll adapts: it halves after a poll
- * that found no job (down to SPIN_MIN_NS) and doubles after one that did, so that a process whose jobs come far
- * apart (tests, small runs) does not keep a core busy for nothing. */
+/* After its last job the worker polls for the next one this long before it sleeps. Waking a sleeping thread costs
+ * the one that queues the job a system call and, on a virtual machine, an interrupt to the other CPU: about 20 us a
+ * job in training here (resnet18-mini, a stored activation every 100 us or so of the forward pass), against 5 us
+ * when the worker polls. A forward pass's writes arrive well within it; the worker sleeps through backward. */
 #define SPIN_NS 2000000
-#define SPIN_MIN_NS 31250
 
 enum { JOB_TICKET = 0, JOB_REFILL = 1 };
 
@@ -199,9 +196,9 @@ static int64_t now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* poll W.head (without the lock) for up to `ns`; whether a job came */
-static int spin_for_work(int64_t ns) {
-    int64_t end = now_ns() + ns;
+/* poll W.head (without the lock) for up to SPIN_NS; whether a job came */
+static int spin_for_work(void) {
+    int64_t end = now_ns() + SPIN_NS;
     for (;;) {
         for (int i = 0; i < 256; i++) {
             if (__atomic_load_n(&W.head, __ATOMIC_ACQUIRE)) return 1;
@@ -214,13 +211,11 @@ static int spin_for_work(int64_t ns) {
 }
 
 static void *worker_main(void *unused) {
-    int64_t spin = SPIN_NS;
     pthread_mutex_lock(&W.mu);
     for (;;) {
         if (!W.head) {
             pthread_mutex_unlock(&W.mu);
-            if (spin_for_work(spin)) spin = spin * 2 < SPIN_NS ? spin * 2 : SPIN_NS;
-            else spin = spin / 2 > SPIN_MIN_NS ? spin / 2 : SPIN_MIN_NS;
+            spin_for_work();
             pthread_mutex_lock(&W.mu);
         }
         while (!W.head) {
