@@ -29,11 +29,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
-import os
 from dataclasses import asdict, dataclass
 
 import torch
 
+from archsim.cpus import usable_cpus
 from archsim.datatypes import ALL_DATATYPES, DataType
 
 from .formats import Codec, codec
@@ -304,7 +304,7 @@ class Injector:
         self.seed = seed
         # the core's worker thread for work that nothing needs at once, where this process may use a second core
         # (and, step by step, where torch's own threads leave it one: _spare_core)
-        self._cpus = len(os.sched_getaffinity(0))
+        self._cpus = usable_cpus()
         self.thread = thread and self._cpus >= 2
         self._prefetch: list = []  # every-bit streams whose positions the worker is to draw ahead (once it may)
         self.models: dict[DataType, DataTypeErrors] = {dt: policy.get(dt) for dt in ALL_DATATYPES}

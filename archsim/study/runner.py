@@ -24,6 +24,8 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Callable
 
+from archsim.cpus import usable_cpus
+
 from .evaluate import execute
 from .store import ResultStore
 
@@ -47,10 +49,7 @@ Progress = Callable[[dict], None]
 
 
 def default_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+    return usable_cpus()
 
 
 def run_tasks(tasks: list[dict], store: ResultStore, backend: str = "local", workers: int | None = None,

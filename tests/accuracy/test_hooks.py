@@ -1,6 +1,4 @@
 """Hook points: rate 0 is bit-identical to clean training; one data type's errors leave the others untouched."""
-import os
-
 import pytest
 import torch
 
@@ -8,6 +6,7 @@ from archsim.accuracy.hooks import Injector
 from archsim.accuracy.models import build_model
 from archsim.accuracy.policy import DataTypeErrors, ErrorPolicy
 from archsim.accuracy.train import TrainSettings, train
+from archsim.cpus import usable_cpus
 from archsim.datatypes import ALL_DATATYPES, DataType
 
 from .conftest import tiny_net
@@ -406,7 +405,7 @@ def test_worker_thread_gives_the_same_bits(digits, pol, monkeypatch):
     on, off = Injector(pol, seed=7, thread=True), Injector(pol, seed=7, thread=False)
     m_on, _ = _run(net, batches, on)
     m_off, _ = _run(net, batches, off)
-    if len(os.sched_getaffinity(0)) >= 2:
+    if usable_cpus() >= 2:
         assert on.thread
     assert not off.thread
     assert _same_params(m_on, m_off)
@@ -434,7 +433,7 @@ def test_stats_wait_for_queued_writes(digits, monkeypatch):
 def test_worker_thread_only_with_a_core_to_spare():
     """With as many torch threads as cores (or thread=False) the injector keeps its work on the training thread."""
     pol = ErrorPolicy.uniform([DataType.ACTIVATION], 1e-2, "both")
-    cpus = len(os.sched_getaffinity(0))
+    cpus = usable_cpus()
     old = torch.get_num_threads()
     try:
         torch.set_num_threads(cpus)
