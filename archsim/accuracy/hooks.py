@@ -51,8 +51,8 @@ _F32 = torch.float32
 #: again with one) would resolve the candidates twice for the copy that is nearly always needed
 COPY_FIRST = 1.0
 #: expected directional candidates (or failing bits, symmetric) per stored word from which a port's activation
-#: writes run on the worker thread (:mod:`.worker`) until backward reads them: below, nearly every write finds no
-#: failing bit in one comparison, cheaper than handing it over
+#: writes, and the optimizer step's, run on the core's worker thread (``Stream.write_later``): below, nearly every
+#: write finds no failing bit in one comparison, cheaper than handing it over
 ASYNC_CANDIDATES = 0.01
 #: every-bit rate from which a stream's failing positions are drawn ahead by the worker thread (``Stream.prefetch``),
 #: and the ring they are drawn into (positions): below, a step draws a few thousand positions at most
@@ -171,26 +171,17 @@ class _Port:
         """Wait for the writes given to the worker thread, and count their flips."""
         if self.tickets:
             for t in self.tickets:
-                self.count_ticket(t.wait(), t)
+                self.count_write(t.wait(), t)
             self.tickets.clear()
-
-    def count_ticket(self, k: int, t) -> None:
-        """Count the ``k`` flipped bits of the write ``t`` that the worker ran."""
-        if k:
-            st = self.stats
-            st.write_flips += k
-            if not self.sym:
-                st.write_flips_0to1 += t.n01
-                st.write_flips_1to0 += t.n10
 
     def later(self, key, new: torch.Tensor) -> "_Pending | torch.Tensor":
         """A fresh write of ``new`` (as :meth:`write`) run by the worker: what storage holds comes from
         :meth:`_Pending.result`. Words that are not contiguous CPU float32, or int8 words (a scale to compute),
         are written here and now."""
-        if self.emulate:
-            new = self.codec.round_trip(new)
         if self.int8 or new.dtype is not _F32 or not new.is_contiguous() or not new.is_cpu:
             return self.write(key, new)
+        if self.emulate:  # (the rounding keeps contiguous CPU float32 words so)
+            new = self.codec.round_trip(new)
         n = new.numel()
         self.stats.words_written += n
         c = torch.empty_like(new)
@@ -206,12 +197,15 @@ class _Port:
             s = self.slots[key] = Slot()
         return s
 
-    def count_write(self, k: int) -> None:
+    def count_write(self, k: int, by=None) -> None:
+        """Count the ``k`` flipped bits of a write; a directional one's failed switches by direction come from
+        ``by`` (the worker's ``Ticket`` of it), else from the write stream after its last call."""
         st = self.stats
         st.write_flips += k
         if k and not self.sym:
-            st.write_flips_0to1 += self.ws.n01
-            st.write_flips_1to0 += self.ws.n10
+            by = self.ws if by is None else by
+            st.write_flips_0to1 += by.n01
+            st.write_flips_1to0 += by.n10
 
     def read(self, x: torch.Tensor, inplace: bool = False, mine=None) -> torch.Tensor:
         """``x`` as read back: in place if ``inplace``, or if some bit fails and ``mine(x)`` says that nothing else
@@ -367,7 +361,8 @@ class Injector:
         return self._stats
 
     def summary(self) -> dict:
-        return {dt.value: self.stats[dt].as_dict() for dt in ALL_DATATYPES}
+        stats = self.stats
+        return {dt.value: stats[dt].as_dict() for dt in ALL_DATATYPES}
 
     # -- one tensor ------------------------------------------------------------------------------------------
     def read(self, dt: DataType, x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
@@ -402,17 +397,22 @@ class Injector:
         :meth:`write`), or with ``old=0, keep=False`` an in-place update over what :meth:`_before_update` kept."""
         self._round_trip_(dt, seg.tensors)
         port = self._ports[dt]
-        ws = port.ws
-        if ws is None:
+        if port.ws is None:
             return
-        port.stats.words_written += seg.words
-        if port.sym:
-            k = ws.flip(seg.ptrs, seg.ptrs, seg.ns, seg.scales)
-        else:
-            k = ws.write(port.slot(key), seg.ptrs, seg.ptrs, seg.ns, seg.scales,
-                         port.old if old is None else old, port.keep if keep is None else keep)
-        port.count_write(k)
+        port.count_write(self._seg_write(port, key, seg, old, keep, later=False))
         seg.done()
+
+    @staticmethod
+    def _seg_write(port: _Port, key, seg: _Segments, old: int | None, keep: bool | None, later: bool):
+        """The core's write of every tensor of ``seg`` in place through ``port``'s write stream, as one buffer
+        ``key`` (old contents as :meth:`_write_all_` says): its answer, or with ``later`` its worker ``Ticket``."""
+        ws = port.ws
+        port.stats.words_written += seg.words
+        args = (seg.ptrs, seg.ptrs, seg.ns, seg.scales)
+        if port.sym:
+            return ws.flip_later(*args, seg.mem) if later else ws.flip(*args)
+        args = (port.slot(key), *args, port.old if old is None else old, port.keep if keep is None else keep)
+        return ws.write_later(*args, seg.mem) if later else ws.write(*args)
 
     def _later_all_(self, dt: DataType, key, seg: _Segments, spare: bool, write: bool = True, read: bool = False,
                     old: int | None = None, keep: bool | None = None) -> list | None:
@@ -432,13 +432,8 @@ class Injector:
         jobs = []
         if write:
             self._round_trip_(dt, seg.tensors)
-            ws = port.ws
-            if ws is not None:
-                port.stats.words_written += seg.words
-                jobs.append((True, ws.flip_later(seg.ptrs, seg.ptrs, seg.ns, seg.scales, seg.mem) if port.sym else
-                             ws.write_later(port.slot(key), seg.ptrs, seg.ptrs, seg.ns, seg.scales,
-                                            port.old if old is None else old, port.keep if keep is None else keep,
-                                            seg.mem)))
+            if port.ws is not None:
+                jobs.append((True, self._seg_write(port, key, seg, old, keep, later=True)))
         if read and port.rs is not None:
             port.stats.words_read += seg.words
             jobs.append((False, port.rs.flip_later(seg.ptrs, seg.ptrs, seg.ns, seg.scales, seg.mem)))
@@ -452,7 +447,7 @@ class Injector:
         for is_write, t in jobs:
             k = t.wait()
             if is_write:
-                port.count_ticket(k, t)
+                port.count_write(k, t)
             else:
                 port.stats.read_flips += k
         seg.done()

@@ -48,10 +48,6 @@ class RunStats:
 Progress = Callable[[dict], None]
 
 
-def default_workers() -> int:
-    return usable_cpus()
-
-
 def run_tasks(tasks: list[dict], store: ResultStore, backend: str = "local", workers: int | None = None,
               on_done: Progress | None = None, stop_after: int | None = None,
               ray_address: str | None = None) -> RunStats:
@@ -69,7 +65,7 @@ def run_tasks(tasks: list[dict], store: ResultStore, backend: str = "local", wor
     stats = RunStats(total=len(seen), skipped=len(seen) - len(pending), computed=0)
     if not pending:
         return stats
-    workers = workers or default_workers()
+    workers = workers or usable_cpus()
     budget = len(pending) if stop_after is None else max(0, min(stop_after, len(pending)))
 
     def finish(result: dict) -> None:
