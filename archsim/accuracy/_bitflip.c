@@ -31,7 +31,7 @@
  *
  * Threads: a call over at least NOGIL_WORDS words works without the GIL (its scratch is allocated with
  * PyMem_Raw*), so that the harness can run another data type's stream on a second thread meanwhile
- * (hooks.py, _Worker). A stream or slot is used by one call at a time; a second call while one works without the
+ * (_bitflip_worker.h, hooks.py). A stream or slot is used by one call at a time; a second call while one works without the
  * GIL raises RuntimeError instead of racing on its state.
  */
 #define PY_SSIZE_T_CLEAN
@@ -501,14 +501,22 @@ static void st_load(Stream *s, StreamState t) { s->rng = t.rng; s->gap = t.gap; 
 
 static void wait_idle(Stream *s); /* _bitflip_worker.h: until the worker has run the stream's jobs */
 
-/* Mark the stream (and slot) in use for one call, after the worker has run the stream's jobs (its draws come first);
- * 0, or -1 with RuntimeError if a call on another thread holds them */
-static int enter(Stream *s, Slot *slot) {
+/* -1 with RuntimeError where a call on another Python thread works on the stream or slot without the GIL */
+static int in_use(const Stream *s, const Slot *slot) {
+    if (!s->busy && !(slot && slot->busy)) return 0;
+    PyErr_SetString(PyExc_RuntimeError, "a stream or slot used by two threads at once");
+    return -1;
+}
+
+/* 0 once the worker has run the stream's jobs (their draws come first) and no other call holds it; else -1 */
+static int ready(Stream *s, Slot *slot) {
     wait_idle(s);
-    if (s->busy || (slot && slot->busy)) {
-        PyErr_SetString(PyExc_RuntimeError, "a stream or slot used by two threads at once");
-        return -1;
-    }
+    return in_use(s, slot);
+}
+
+/* ready, then mark the stream (and slot) in use for one call (until leave) */
+static int enter(Stream *s, Slot *slot) {
+    if (ready(s, slot)) return -1;
     s->busy = 1;
     if (slot) slot->busy = 1;
     return 0;
@@ -631,16 +639,22 @@ static inline void fail_at(Block *b, int *nhit, uint32_t *dst, int w, uint32_t b
     else block_mark(b, nhit, w, bit);
 }
 
+static int64_t pf_more(Stream *s, int64_t head); /* _bitflip_worker.h */
+
 /* Every-bit errors over all bits of g, every destination given: block by block, the source into dst, then each
  * failing bit ORed into its word's mask (its word is its position over the word width: no search), the words listed
  * once (branch-free), and each listed word flipped through its stored format. Returns the flipped bits.
  * `direct` (fp32, whose stored bits are the tensor's; b unused): each failing bit is XORed straight into its word
- * instead (the same words: XOR-ing a word's failing bits one by one is XOR-ing their mask), with no list. */
+ * instead (the same words: XOR-ing a word's failing bits one by one is XOR-ing their mask), with no list.
+ * The failing positions are drawn here (relative to the call's first bit, from the stream's gap on), or with `ring`
+ * taken from the positions drawn ahead (absolute, from the stream's `at` on; _bitflip_worker.h). */
 static inline __attribute__((always_inline)) int64_t flip_pass(Stream *s, const Segs *g, Block *b,
-                                                               const int direct) {
+                                                               const int direct, const int ring) {
     const int sh = direct ? 5 : s->shift;
     const uint32_t bm = (1u << sh) - 1u;
-    int64_t pos = s->gap, base = 0, flips = 0;
+    const int64_t mask = ring ? s->pf_cap - 1 : 0, *pf = s->pf;
+    int64_t head = ring ? s->pf_head : 0, tail = ring ? __atomic_load_n(&s->pf_tail, __ATOMIC_ACQUIRE) : 0;
+    int64_t pos = s->gap, base = ring ? s->at : 0, flips = 0;
     for (Py_ssize_t i = 0; i < g->k; i++) {
         const Seg *sg = &g->seg[i];
         for (int64_t j0 = 0; j0 < sg->n; j0 += DBLK) {
@@ -649,14 +663,23 @@ static inline __attribute__((always_inline)) int64_t flip_pass(Stream *s, const 
             uint32_t *dst = sg->dst + j0;
             if (dst != sg->src + j0) memcpy(dst, sg->src + j0, 4 * (size_t)n);
             int h = 0;
-            if (s->geo.table) /* gaps from the table are short and finite: no NEVER to guard against */
-                for (; pos < end; flips++) {
-                    fail_at(b, &h, dst, (int)((pos - base) >> sh), 1u << (pos & bm), direct);
-                    pos += 1 + table_gap(&s->rng, &s->geo);
+            if (ring) {
+                for (;; head++, flips++) {
+                    if (head == tail) tail = pf_more(s, head);
+                    int64_t p = pf[head & mask];
+                    if (p >= end) break;
+                    fail_at(b, &h, dst, (int)((p - base) >> sh), 1u << (p & bm), direct);
                 }
-            for (; pos < end; flips++) { /* pos < end also excludes NEVER */
-                fail_at(b, &h, dst, (int)((pos - base) >> sh), 1u << (pos & bm), direct);
-                pos = next_pos(pos, draw_gap(&s->rng, &s->geo));
+            } else {
+                if (s->geo.table) /* gaps from the table are short and finite: no NEVER to guard against */
+                    for (; pos < end; flips++) {
+                        fail_at(b, &h, dst, (int)((pos - base) >> sh), 1u << (pos & bm), direct);
+                        pos += 1 + table_gap(&s->rng, &s->geo);
+                    }
+                for (; pos < end; flips++) { /* pos < end also excludes NEVER */
+                    fail_at(b, &h, dst, (int)((pos - base) >> sh), 1u << (pos & bm), direct);
+                    pos = next_pos(pos, draw_gap(&s->rng, &s->geo));
+                }
             }
             for (int k = 0; k < h; k++) { /* direct: h stays 0 */
                 int j = b->hit[k];
@@ -666,38 +689,48 @@ static inline __attribute__((always_inline)) int64_t flip_pass(Stream *s, const 
             base = end;
         }
     }
-    s->gap = gap_after(pos, base);
+    if (ring) {
+        s->at = base;
+        __atomic_store_n(&s->pf_head, head, __ATOMIC_RELEASE);
+    } else {
+        s->gap = gap_after(pos, base);
+    }
     return flips;
 }
 
-static int64_t flip_work_pf(Stream *s, const Segs *g, int64_t bits); /* _bitflip_worker.h */
-static int64_t pf_peek(Stream *s);
+static int64_t pf_peek(Stream *s); /* _bitflip_worker.h */
 static void pf_kick(Stream *s);
+
+/* whether none of the next `bits` bits of an every-bit stream fails; if so, the stream has passed over them */
+static int pass_clean(Stream *s, int64_t bits) {
+    if (s->pf) {
+        if (pf_peek(s) < s->at + bits) return 0;
+        s->at += bits;
+        return 1;
+    }
+    if (s->gap < bits) return 0;
+    s->gap = gap_after(s->gap, bits);
+    return 1;
+}
 
 /* every-bit errors over the bits of g into its destinations (all given): the flipped bits, -1 out of memory */
 static int64_t flip_work(Stream *s, const Segs *g, int64_t bits) {
-    if (s->pf) return flip_work_pf(s, g, bits);
-    if (s->gap >= bits) {
-        s->gap = gap_after(s->gap, bits);
-        return 0;
-    }
-    if (s->fmt == FP32) return flip_pass(s, g, NULL, 1);
+    if (pass_clean(s, bits)) return 0;
+    if (s->fmt == FP32) return s->pf ? flip_pass(s, g, NULL, 1, 1) : flip_pass(s, g, NULL, 1, 0);
     Block *b = stream_block(s);
-    return b ? flip_pass(s, g, b, 0) : -1;
+    if (!b) return -1;
+    return s->pf ? flip_pass(s, g, b, 0, 1) : flip_pass(s, g, b, 0, 0);
 }
 
 static PyObject *Stream_flip(Stream *s, PyObject *args, PyObject *kw) {
     static char *kws[] = {"src", "dst", "n", "scale", NULL};
     PyObject *src, *dst, *n, *scale = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO|O", kws, &src, &dst, &n, &scale)) return NULL;
-    if (enter(s, NULL)) return NULL; /* (the check; the pass below marks it again) */
-    leave(s, NULL);
+    if (ready(s, NULL)) return NULL;
     Segs g;
     if (segs_parse(&g, src, dst, n, scale)) return NULL;
     int64_t bits = g.words << s->shift;
-    if (s->pf ? pf_peek(s) >= s->at + bits : s->gap >= bits) { /* no failing bit: the common case */
-        if (s->pf) s->at += bits;
-        else s->gap = gap_after(s->gap, bits);
+    if (pass_clean(s, bits)) { /* no failing bit: the common case */
         segs_free(&g);
         pf_kick(s);
         return PyLong_FromLong(0);
@@ -1097,8 +1130,7 @@ static PyObject *Stream_positions(Stream *s, PyObject *arg) {
     long long bits = PyLong_AsLongLong(arg);
     if (bits == -1 && PyErr_Occurred()) return NULL;
     if (bits < 0) { PyErr_SetString(PyExc_ValueError, "bits must be >= 0"); return NULL; }
-    if (pf_refuse(s, "positions") || enter(s, NULL)) return NULL; /* only the check: this call keeps the GIL */
-    leave(s, NULL);
+    if (pf_refuse(s, "positions") || ready(s, NULL)) return NULL; /* this call keeps the GIL */
     List l = {0};
     if (draw_positions(s, &l, bits)) { list_free(&l); return PyErr_NoMemory(); }
     PyObject *out = PyBytes_FromStringAndSize((const char *)l.a, (Py_ssize_t)(l.k * sizeof(int64_t)));
@@ -1110,8 +1142,7 @@ static PyObject *Stream_uniforms(Stream *s, PyObject *arg) {
     Py_ssize_t k = PyLong_AsSsize_t(arg);
     if (k == -1 && PyErr_Occurred()) return NULL;
     if (k < 0) { PyErr_SetString(PyExc_ValueError, "k must be >= 0"); return NULL; }
-    if (pf_refuse(s, "uniforms") || enter(s, NULL)) return NULL; /* only the check: this call keeps the GIL */
-    leave(s, NULL);
+    if (pf_refuse(s, "uniforms") || ready(s, NULL)) return NULL; /* this call keeps the GIL */
     PyObject *out = PyBytes_FromStringAndSize(NULL, k * (Py_ssize_t)sizeof(double));
     if (!out) return NULL;
     double *d = (double *)PyBytes_AS_STRING(out);

@@ -62,15 +62,20 @@ static int refill_active(const Stream *s) {
     return __atomic_load_n(&s->refilling, __ATOMIC_ACQUIRE) && s->refill_gen == W.gen;
 }
 
-/* wait (holding the GIL or not) until no refill of s is queued or running */
-static void wait_refill(Stream *s) {
-    if (!refill_active(s)) return;
+/* wait, holding the GIL or not, until `done(arg)` (the worker broadcasts W.done after every job) */
+static void wait_until(int (*done)(const void *), const void *arg) {
+    if (done(arg)) return;
     pthread_mutex_lock(&W.mu);
     W.waiters++;
-    while (refill_active(s)) pthread_cond_wait(&W.done, &W.mu);
+    while (!done(arg)) pthread_cond_wait(&W.done, &W.mu);
     W.waiters--;
     pthread_mutex_unlock(&W.mu);
 }
+
+static int no_refill(const void *s) { return !refill_active(s); }
+
+/* wait until no refill of s is queued or running */
+static void wait_refill(Stream *s) { wait_until(no_refill, s); }
 
 /* the last position drawn (the ring always holds it: a slot is reused only cap draws later) */
 static inline int64_t pf_last(const Stream *s) { return s->pf[(s->pf_tail - 1) & (s->pf_cap - 1)]; }
@@ -121,53 +126,6 @@ static int64_t pf_peek(Stream *s) {
     int64_t head = s->pf_head;
     if (__atomic_load_n(&s->pf_tail, __ATOMIC_ACQUIRE) == head) pf_more(s, head);
     return s->pf[head & (s->pf_cap - 1)];
-}
-
-/* Every-bit errors over g (every destination given) from the positions drawn ahead; as flip_pass */
-static inline __attribute__((always_inline)) int64_t flip_pass_pf(Stream *s, const Segs *g, Block *b,
-                                                                  const int direct) {
-    const int sh = direct ? 5 : s->shift;
-    const uint32_t bm = (1u << sh) - 1u;
-    const int64_t mask = s->pf_cap - 1, *pf = s->pf;
-    int64_t head = s->pf_head, tail = __atomic_load_n(&s->pf_tail, __ATOMIC_ACQUIRE);
-    int64_t base = s->at, flips = 0;
-    for (Py_ssize_t i = 0; i < g->k; i++) {
-        const Seg *sg = &g->seg[i];
-        for (int64_t j0 = 0; j0 < sg->n; j0 += DBLK) {
-            const int n = (int)(DBLK < sg->n - j0 ? DBLK : sg->n - j0);
-            const int64_t end = base + ((int64_t)n << sh);
-            uint32_t *dst = sg->dst + j0;
-            if (dst != sg->src + j0) memcpy(dst, sg->src + j0, 4 * (size_t)n);
-            int h = 0;
-            for (;;) {
-                if (head == tail) tail = pf_more(s, head);
-                int64_t p = pf[head & mask];
-                if (p >= end) break;
-                fail_at(b, &h, dst, (int)((p - base) >> sh), 1u << (p & bm), direct);
-                head++;
-                flips++;
-            }
-            for (int k = 0; k < h; k++) { /* direct: h stays 0 */
-                int j = b->hit[k];
-                dst[j] = flipped(dst[j], b->f[j], s->fmt, sg->scale);
-                b->f[j] = 0u;
-            }
-            base = end;
-        }
-    }
-    s->at = base;
-    __atomic_store_n(&s->pf_head, head, __ATOMIC_RELEASE);
-    return flips;
-}
-
-static int64_t flip_work_pf(Stream *s, const Segs *g, int64_t bits) {
-    if (pf_peek(s) >= s->at + bits) {
-        s->at += bits;
-        return 0;
-    }
-    if (s->fmt == FP32) return flip_pass_pf(s, g, NULL, 1);
-    Block *b = stream_block(s);
-    return b ? flip_pass_pf(s, g, b, 0) : -1;
 }
 
 static void pf_release(Stream *s) {
@@ -279,25 +237,19 @@ static int submit(Job *j) {
     return 0;
 }
 
-/* wait, without the GIL, until *flag (done) is set or *count (pending) is 0 */
-static void wait_for(int *flag, int *count) {
+/* wait_until without the GIL (the GIL held on entry) */
+static void wait_nogil(int (*done)(const void *), const void *arg) {
+    if (done(arg)) return;
     Py_BEGIN_ALLOW_THREADS
-    pthread_mutex_lock(&W.mu);
-    W.waiters++;
-    while (flag ? !__atomic_load_n(flag, __ATOMIC_ACQUIRE) : __atomic_load_n(count, __ATOMIC_ACQUIRE) != 0)
-        pthread_cond_wait(&W.done, &W.mu);
-    W.waiters--;
-    pthread_mutex_unlock(&W.mu);
+    wait_until(done, arg);
     Py_END_ALLOW_THREADS
 }
 
-static void wait_idle(Stream *s) {
-    if (__atomic_load_n(&s->pending, __ATOMIC_ACQUIRE)) wait_for(NULL, &s->pending);
-}
+static int idle(const void *s) { return !__atomic_load_n(&((const Stream *)s)->pending, __ATOMIC_ACQUIRE); }
+static int ran(const void *t) { return __atomic_load_n(&((const Ticket *)t)->done, __ATOMIC_ACQUIRE); }
 
-static void ticket_wait(Ticket *t) {
-    if (!__atomic_load_n(&t->done, __ATOMIC_ACQUIRE)) wait_for(&t->done, NULL);
-}
+static void wait_idle(Stream *s) { wait_nogil(idle, s); }
+static void ticket_wait(Ticket *t) { wait_nogil(ran, t); }
 
 static void Ticket_dealloc(Ticket *t) {
     if (t->s) ticket_wait(t); /* the worker may still use it */
@@ -347,9 +299,8 @@ static PyObject *queue_job(Stream *s, Slot *slot, Segs *g, int old_mode, int kee
         PyErr_SetString(PyExc_ValueError, "a call on the worker needs every destination");
         return NULL;
     }
-    if (s->busy || (slot && slot->busy)) { /* (a call on another Python thread works on them without the GIL) */
+    if (in_use(s, slot)) { /* (queued behind the stream's jobs: no wait for them) */
         segs_free(g);
-        PyErr_SetString(PyExc_RuntimeError, "a stream or slot used by two threads at once");
         return NULL;
     }
     Ticket *t = PyObject_New(Ticket, &TicketType);
@@ -423,8 +374,7 @@ static PyObject *Stream_prefetch(Stream *s, PyObject *arg) {
         return NULL;
     }
     if (s->pf) Py_RETURN_NONE;
-    if (enter(s, NULL)) return NULL; /* after the stream's queued jobs */
-    leave(s, NULL);
+    if (ready(s, NULL)) return NULL; /* after the stream's queued jobs */
     int64_t *pf = PyMem_RawMalloc((size_t)cap * sizeof(int64_t));
     if (!pf) return PyErr_NoMemory();
     /* the position already drawn (the next failing bit, `gap` bits on) opens the ring; the draws go on from it */
