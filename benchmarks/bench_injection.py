@@ -33,13 +33,14 @@ from archsim.datatypes import ALL_DATATYPES, DataType
 class Runner:
     """One model + optimizer (+ injector) that trains block after block on the digits."""
 
-    def __init__(self, net, data, policy, batch: int, seed: int = 0):
+    def __init__(self, net, data, policy, batch: int, seed: int = 0, thread: bool = True):
         self.injecting = True
         torch.manual_seed(seed)
         self.model = build_model(net, seed)
         self.opt = torch.optim.SGD(self.model.parameters(), lr=0.01, momentum=0.9)
         self.names = {id(p): n for n, p in self.model.named_parameters()}
-        self.inj = Injector(policy, seed).attach(self.model) if policy is not None and policy.active else None
+        self.inj = (Injector(policy, seed, thread=thread).attach(self.model) if policy is not None and policy.active
+                    else None)
         self.x, self.y, self.batch, self.i, self.steps = data.x_train, data.y_train, batch, 0, 0
         self.model.train()
 
@@ -97,18 +98,20 @@ def point_policy(v: float, ns: float, dts=ALL_DATATYPES) -> ErrorPolicy:
     return ErrorPolicy.from_config(cfg).only(list(dts))
 
 
-def compare(net, data, policy, batch: int, steps: int, repeats: int, restart: bool = False) -> dict:
+def compare(net, data, policy, batch: int, steps: int, repeats: int, restart: bool = False, thread: bool = True
+            ) -> dict:
     """Step times (s, minimum over rounds) of a separate clean run (``fresh``), of clean steps on the injected run's
     weights (``clean``) and of injected steps (``injected``); the median over rounds of injected / clean and
     injected / fresh within a round; flips per injected step. ``restart``: every round starts both runs from newly
     initialised weights (seed = round), makes one clean and one injected step (the injector's first step also
     allocates what it keeps of every buffer), and times the injected block first, so that it sees the first steps
     of training -- at high rates the weights turn non-finite within a few steps, and a non-finite word that is
-    rewritten with the same NaN no longer switches, which makes later steps cheaper to inject."""
+    rewritten with the same NaN no longer switches, which makes later steps cheaper to inject. ``thread``: the
+    injector may use the core's worker thread (``Injector(thread=...)``)."""
     if restart:
         tf, tc, ti, flips = [], [], [], []
         for r in range(repeats):
-            fresh, inj = Runner(net, data, None, batch, seed=r), Runner(net, data, policy, batch, seed=r)
+            fresh, inj = Runner(net, data, None, batch, seed=r), Runner(net, data, policy, batch, seed=r, thread=thread)
             fresh.block(2)
             inj.clean_block(1)
             inj.block(1)
@@ -122,7 +125,7 @@ def compare(net, data, policy, batch: int, steps: int, repeats: int, restart: bo
         return {"fresh": min(tf), "clean": min(tc), "injected": min(ti),
                 "x_clean": statistics.median(i / c for i, c in zip(ti, tc)),
                 "x_fresh": statistics.median(i / f for i, f in zip(ti, tf)), "flips": statistics.mean(flips)}
-    fresh, inj = Runner(net, data, None, batch), Runner(net, data, policy, batch)
+    fresh, inj = Runner(net, data, None, batch), Runner(net, data, policy, batch, thread=thread)
     fresh.block(3)
     inj.block(3)
     inj.clean_block(2)
@@ -143,6 +146,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--no-worker", action="store_true",
+                    help="no worker thread for the injection (Injector(thread=False)), as the study trains")
     ap.add_argument("--rates", type=float, nargs="+", default=[1e-6, 1e-4, 1e-2])
     ap.add_argument("--datatypes", nargs="+", default=[d.value for d in ALL_DATATYPES],
                     choices=[d.value for d in ALL_DATATYPES], help="data types that get errors (default: all)")
@@ -161,7 +166,8 @@ def main() -> None:
     print(f"{args.workload}, batch {args.batch}, {args.threads} thread(s), torch {torch.__version__}, "
           f"{platform.processor() or platform.machine()}; {args.repeats} rounds of one {args.steps}-step block of each "
           "kind: times are minima, ratios (x) medians of the ratio within a round"
-          + ("; every round from new weights, injected block first" if args.restart else ""))
+          + ("; every round from new weights, injected block first" if args.restart else "")
+          + ("; no worker thread" if args.no_worker else ""))
     print()
     dts = [DataType(d) for d in args.datatypes]
     print(f"| injection ({', '.join(args.datatypes)}) | rate per bit | clean ms (same weights) | injected ms | "
@@ -193,7 +199,7 @@ def main() -> None:
             pol = reads_and_writes(dts, rate, model)
         else:
             pol = ErrorPolicy.uniform(dts, rate, kind, model)
-        r = compare(net, data, pol, args.batch, args.steps, args.repeats, args.restart)
+        r = compare(net, data, pol, args.batch, args.steps, args.repeats, args.restart, not args.no_worker)
         print(f"| {label} | {rate:.1e} | {r['clean'] * 1e3:.2f} | {r['injected'] * 1e3:.2f} | **{r['x_clean']:.2f}** | "
               f"{r['fresh'] * 1e3:.2f} | {r['x_fresh']:.2f} | {r['flips']:.0f} |", flush=True)
 

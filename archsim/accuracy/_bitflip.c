@@ -110,6 +110,17 @@ static inline uint32_t dec(uint32_t w, int fmt, float s) {
     }
 }
 
+/* enc(dec(w)): the stored word w as the destination reads it back, stored again -- w itself but for a NaN, whose
+ * payload (and, in bf16, sign) the encoders make canonical; what capture() keeps of a word that a write stored */
+static inline uint32_t restored(uint32_t w, int fmt, float s) {
+    switch (fmt) {
+    case FP32: return w;
+    case BF16: return bf16_enc(w << 16);
+    case FP16: return (w & 0x7FFFu) > 0x7C00u ? (w & 0x8000u) | 0x7E00u : w;
+    default: return int8_enc(int8_dec(w, s), s);
+    }
+}
+
 /* the float32 pattern that storing `u` with the stored bits `mask` flipped reads back as */
 static inline uint32_t flipped(uint32_t u, uint32_t mask, int fmt, float s) {
     return fmt == FP32 ? u ^ mask : dec(enc(u, fmt, s) ^ mask, fmt, s);
@@ -923,7 +934,7 @@ static int resolve_sparse(Stream *s, Slot *slot, const Segs *g, int64_t bits, in
  * predictor cannot foresee. The directions draw from their own generators (seeded from the stream's seed), so
  * each one's failing bits do not depend on where the other fails. */
 
-typedef void (*DenseFn)(Stream *, const Segs *, const void *, void *, Block *, int);
+typedef void (*DenseFn)(Stream *, const Segs *, const void *, void *, Block *, int, int);
 
 /* the portable build: SSE2, SWAR popcounts (vectorised), walks and bit selection by loops */
 #define DENSE_FN dense_base
@@ -1002,8 +1013,12 @@ static void isa_detect(void) {
     dense_isa = isa_best;
 }
 
+/* what a write keeps in its slot (write's `keep`) */
+enum { KEEP_NONE = 0, KEEP_STORED = 1, KEEP_RESTORED = 2 };
+
 /* dense directional write (every destination given): old contents from the slot where it holds this bit space,
- * else zeros or random bits; with `keep` the slot then holds the stored words */
+ * else zeros or random bits; with `keep` the slot then holds the stored words (KEEP_STORED) or what capture() of the
+ * destination would keep (KEEP_RESTORED: restored()) */
 static int resolve_dense(Stream *s, Slot *slot, const Segs *g, int64_t bits, int use_slot, int random_old, int keep) {
     int have = use_slot && slot->bits == bits && slot->dense;
     int old_kind = have ? 0 : random_old ? 2 : 1;
@@ -1011,7 +1026,7 @@ static int resolve_dense(Stream *s, Slot *slot, const Segs *g, int64_t bits, int
     if (!stream_block(s)) return -1;
     const void *old = have ? slot->shadow : NULL;
     void *shadow = keep ? slot->shadow : NULL;
-    ISA_FN[dense_isa](s, g, old, shadow, s->blk, old_kind);
+    ISA_FN[dense_isa](s, g, old, shadow, s->blk, old_kind, keep == KEEP_RESTORED);
     if (keep) { slot->bits = bits; slot->dense = 1; }
     else if (have) slot->bits = -1; /* the slot's words were these old contents: used up */
     return 0;
@@ -1074,20 +1089,27 @@ static int64_t write_work(Stream *s, Slot *slot, const Segs *g, int64_t bits, in
         segs_copy(g);
         apply_fails(s, g);
     }
-    if (keep) *err = capture(s, slot, g, bits, flips > 0);
+    if (keep) *err = capture(s, slot, g, bits, flips > 0); /* KEEP_STORED and KEEP_RESTORED alike */
     else if (use_slot && slot->bits == bits && !slot->dense)
         slot->bits = -1; /* the slot's candidates were these old contents: used up */
     return flips;
+}
+
+/* write's and write_later's `old` and `keep` out of range: raises */
+static int write_modes_bad(int old_mode, int keep) {
+    if (old_mode < 0 || old_mode > 2) { PyErr_SetString(PyExc_ValueError, "old must be 0, 1 or 2"); return 1; }
+    if (keep < KEEP_NONE || keep > KEEP_RESTORED) { PyErr_SetString(PyExc_ValueError, "keep must be 0, 1 or 2"); return 1; }
+    return 0;
 }
 
 static PyObject *Stream_write(Stream *s, PyObject *args, PyObject *kw) {
     static char *kws[] = {"slot", "src", "dst", "n", "scale", "old", "keep", NULL};
     PyObject *slot_o, *src, *dst, *n, *scale = Py_None;
     int old_mode = 0, keep = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|Oip", kws, &slot_o, &src, &dst, &n, &scale, &old_mode, &keep))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|Oii", kws, &slot_o, &src, &dst, &n, &scale, &old_mode, &keep))
         return NULL;
     if (!PyObject_TypeCheck(slot_o, &SlotType)) { PyErr_SetString(PyExc_TypeError, "slot must be a Slot"); return NULL; }
-    if (old_mode < 0 || old_mode > 2) { PyErr_SetString(PyExc_ValueError, "old must be 0, 1 or 2"); return NULL; }
+    if (write_modes_bad(old_mode, keep)) return NULL;
     if (pf_refuse(s, "write")) return NULL;
     Slot *slot = (Slot *)slot_o;
     Segs g;
@@ -1165,8 +1187,10 @@ static PyMethodDef Stream_methods[] = {
      "write(slot, src, dst, n, scale=None, old=0, keep=False) -> int\n\nA directional write of src over the old "
      "contents (old=0: those in slot, cleared where it holds none, and the slot is used up; 1: cleared; 2: random "
      "bits) into dst. Returns the failed switches (n01 / n10 by direction) or -1 as flip does; a dense stream "
-     "writes every word of dst, and returns -1 without one. keep: keep the stored result in slot for the next "
-     "write."},
+     "writes every word of dst, and returns -1 without one. keep: 1 (or True) keeps the stored words in slot for the "
+     "next write (the old contents of a fresh write); 2 keeps what capture(slot, dst, ...) would keep right after (the "
+     "old contents of an in-place update with nothing changing dst meanwhile): the stored words but for a NaN, which "
+     "the format's encoder makes canonical."},
     {"write_later", (PyCFunction)(void (*)(void))Stream_write_later, METH_VARARGS | METH_KEYWORDS,
      "write_later(slot, src, dst, n, scale=None, old=0, keep=False, hold=None) -> Ticket\n\nwrite(...) with every "
      "destination given, run by the worker thread; returns at once. hold: objects to keep alive until the job is "

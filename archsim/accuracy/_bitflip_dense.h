@@ -240,10 +240,11 @@ static inline uint32_t DN(pick)(uint32_t c, uint32_t a, uint32_t b) {
 
 /* One dense directional write over every word of g: old contents from `old` (the slot's stored words, indexed by
  * global word), zeros or random bits (old_kind 0, 1, 2); the result into every dst and, with `shadow`, its stored
- * words there (`shadow` may be `old`: a block is read before it is written). Specialised by constant arguments per
+ * words there, or with `restore` what capture() of the result would keep (restored()) (`shadow` may be `old`: a block
+ * is read before it is written). Specialised by constant arguments per
  * format, kind of old contents and which directions drawn by gaps count their switching bits per word in step 1. */
 static inline __attribute__((always_inline)) void DN(pass)(Stream *s, const Segs *g, const void *old,
-                                                           void *shadow, Block *b, const int fmt,
+                                                           void *shadow, const int restore, Block *b, const int fmt,
                                                            const int old_kind, const int cnt01, const int cnt10) {
     const int sh = FMT_SHIFT[fmt];
     const uint32_t wm = 0xFFFFFFFFu >> (32 - (1 << sh)); /* a stored word's bits */
@@ -330,7 +331,10 @@ static inline __attribute__((always_inline)) void DN(pass)(Stream *s, const Segs
             {
                 const uint32_t *restrict NW = b->nw;
                 const uint64_t *restrict F = b->fp;
-                if (shadow)
+                if (shadow && restore && fmt != FP32)
+                    for (int j = 0; j < n; j++)
+                        shadow_put(shadow, w0 + j, restored(NW[j] ^ shadow_get(F, j, fmt), fmt, sc), fmt);
+                else if (shadow)
                     for (int j = 0; j < n; j++) shadow_put(shadow, w0 + j, NW[j] ^ shadow_get(F, j, fmt), fmt);
                 if (dst == src) {
                     uint32_t *restrict D = dst;
@@ -355,23 +359,24 @@ static inline __attribute__((always_inline)) void DN(pass)(Stream *s, const Segs
 
 #undef DN_READ
 
-#define DN_CNT(F, K)                                                                                         \
-    switch (cnt) {                                                                                           \
-    case 0: DN(pass)(s, g, old, shadow, b, F, K, 0, 0); break;                                               \
-    case 1: DN(pass)(s, g, old, shadow, b, F, K, 1, 0); break;                                               \
-    case 2: DN(pass)(s, g, old, shadow, b, F, K, 0, 1); break;                                               \
-    default: DN(pass)(s, g, old, shadow, b, F, K, 1, 1); break;                                              \
+#define DN_CNT(F, K)                                                     \
+    switch (cnt) {                                                       \
+    case 0: DN(pass)(s, g, old, shadow, restore, b, F, K, 0, 0); break;  \
+    case 1: DN(pass)(s, g, old, shadow, restore, b, F, K, 1, 0); break;  \
+    case 2: DN(pass)(s, g, old, shadow, restore, b, F, K, 0, 1); break;  \
+    default: DN(pass)(s, g, old, shadow, restore, b, F, K, 1, 1); break; \
     }
-#define DN_KIND(F)                                                                                           \
-    switch (old_kind) {                                                                                      \
-    case 0: DN_CNT(F, 0); break;                                                                             \
-    case 1: DN_CNT(F, 1); break;                                                                             \
-    default: DN_CNT(F, 2); break;                                                                            \
+#define DN_KIND(F)                                                       \
+    switch (old_kind) {                                                  \
+    case 0: DN_CNT(F, 0); break;                                         \
+    case 1: DN_CNT(F, 1); break;                                         \
+    default: DN_CNT(F, 2); break;                                        \
     }
 
 /* a direction drawn by gaps counts its switching bits per word in step 1 where it fails in most blocks (at least
  * one in 2^10 of its switching bits: a block of DBLK words has thousands), else only in a block where it fails */
-static void DENSE_FN(Stream *s, const Segs *g, const void *old, void *shadow, Block *b, int old_kind) {
+static void DENSE_FN(Stream *s, const Segs *g, const void *old, void *shadow, Block *b, int old_kind,
+                     int restore) {
     const int cnt = (!s->bp[0] && s->p01 >= 0x1p-10) | (!s->bp[1] && s->p10 >= 0x1p-10) << 1;
     switch (s->fmt) {
     case FP32: DN_KIND(FP32); break;

@@ -329,11 +329,11 @@ static PyObject *Stream_write_later(Stream *s, PyObject *args, PyObject *kw) {
     static char *kws[] = {"slot", "src", "dst", "n", "scale", "old", "keep", "hold", NULL};
     PyObject *slot_o, *src, *dst, *n, *scale = Py_None, *hold = Py_None;
     int old_mode = 0, keep = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|OipO", kws, &slot_o, &src, &dst, &n, &scale, &old_mode, &keep,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|OiiO", kws, &slot_o, &src, &dst, &n, &scale, &old_mode, &keep,
                                      &hold))
         return NULL;
     if (!PyObject_TypeCheck(slot_o, &SlotType)) { PyErr_SetString(PyExc_TypeError, "slot must be a Slot"); return NULL; }
-    if (old_mode < 0 || old_mode > 2) { PyErr_SetString(PyExc_ValueError, "old must be 0, 1 or 2"); return NULL; }
+    if (write_modes_bad(old_mode, keep)) return NULL;
     if (pf_refuse(s, "write_later")) return NULL;
     Segs g;
     if (segs_parse(&g, src, dst, n, scale)) return NULL;

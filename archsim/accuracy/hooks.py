@@ -58,6 +58,8 @@ ASYNC_CANDIDATES = 0.01
 #: and the ring they are drawn into (positions): below, a step draws a few thousand positions at most
 PREFETCH_RATE = 1e-4
 PREFETCH_RING = 1 << 16
+#: the core's ``keep`` for an in-place update's write: the slot then holds what ``capture`` would keep of the result
+KEEP_RESTORED = 2
 
 
 @dataclass
@@ -325,6 +327,9 @@ class Injector:
         self._not_act: set[int] = set()
         self._saved: dict[int, tuple[torch.Tensor, object]] = {}
         self._keys_sig: tuple | None = None
+        # (data type, buffer key) -> the tensors an in-place update's dense write left in its slot what capture()
+        # would keep of them (KEEP_RESTORED): their pointers, sizes and version counters then (_unchanged)
+        self._kept: dict[tuple, tuple] = {}
         self._keys: list = []
         self._fresh: list = []
 
@@ -452,15 +457,38 @@ class Injector:
                 port.stats.read_flips += k
         seg.done()
 
+    @staticmethod
+    def _unchanged(seg: _Segments) -> tuple:
+        """What tells that ``seg``'s tensors hold what they held: the same memory, sizes and version counters (torch
+        counts every in-place change of a tensor through it, the optimizer's included; the core's writes go past the
+        counters, but those are the writes whose result a slot keeps)."""
+        return tuple(seg.ptrs), tuple(seg.ns), tuple(t._version for t in seg.tensors)
+
     def _before_update(self, dt: DataType, key, seg: _Segments) -> None:
-        """Keep what ``seg``'s tensors hold before an in-place update: the old contents of its directional write."""
+        """Keep what ``seg``'s tensors hold before an in-place update: the old contents of its directional write.
+        A dense stream's slot already holds them where the last update's write kept them (:meth:`_update_keep`) and
+        nothing has changed the tensors since: the capture, a pass over every word, is skipped (same bits)."""
         port = self._ports[dt]
         if port.ws is not None and not port.sym:
+            if self._kept.pop((dt, key), None) == self._unchanged(seg):
+                return
             port.ws.capture(port.slot(key), seg.ptrs, seg.ns, seg.scales)
+
+    def _update_keep(self, dt: DataType, key, seg: _Segments) -> bool:
+        """Whether the write of an in-place update of ``seg`` keeps in its slot what the next update's capture would
+        keep (``KEEP_RESTORED``): for a dense directional stream (whose capture copies every word) over tensors the
+        core writes directly and with no int8 scale (the next capture's scale comes from the values then). Records
+        the tensors for :meth:`_before_update`'s test, to be taken once the write has been asked for."""
+        port = self._ports[dt]
+        self._kept.pop((dt, key), None)
+        return port.ws is not None and port.dense and not port.int8 and not seg.copies
 
     def _after_update(self, dt: DataType, key, seg: _Segments) -> None:
         """Write errors of an in-place update of ``seg``'s tensors, over what :meth:`_before_update` kept."""
-        self._write_all_(dt, key, seg, old=0, keep=False)
+        keep = self._update_keep(dt, key, seg)
+        self._write_all_(dt, key, seg, old=0, keep=KEEP_RESTORED if keep else False)
+        if keep:
+            self._kept[(dt, key)] = self._unchanged(seg)
 
     # -- activations -----------------------------------------------------------------------------------------
     def _hooks(self, spare: bool = False):
@@ -613,7 +641,10 @@ class Injector:
             self._finish_(_WG, g, g_jobs)
         optimizer.step()
         if self._on[_WGT]:  # the weights' write on the worker thread, the state's here
-            w_jobs = self._later_all_(_WGT, "weights", w, spare, old=0, keep=False)
+            keep = self._update_keep(_WGT, "weights", w)
+            w_jobs = self._later_all_(_WGT, "weights", w, spare, old=0, keep=KEEP_RESTORED if keep else False)
+            if keep:
+                self._kept[(_WGT, "weights")] = self._unchanged(w)
         if self._on[_OPT]:
             after = [state[p][k] for p, k in keys]
             if any(a is not b for a, b in zip(after, s.tensors)):  # an optimizer that replaced its buffers

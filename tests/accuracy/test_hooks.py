@@ -443,3 +443,60 @@ def test_worker_thread_only_with_a_core_to_spare():
         assert not Injector(pol, seed=0, thread=False)._spare_core()
     finally:
         torch.set_num_threads(old)
+
+
+class _CountingStream:
+    """A stream whose ``capture`` calls are counted (everything else passes through)."""
+
+    def __init__(self, s):
+        self._s, self.captures = s, 0
+
+    def __getattr__(self, name):
+        return getattr(self._s, name)
+
+    def capture(self, *args):
+        self.captures += 1
+        return self._s.capture(*args)
+
+
+@pytest.mark.parametrize("fmt", ["fp32", "bf16", "fp16"])
+@pytest.mark.parametrize("touch", [False, True], ids=["untouched", "weights-changed-between-steps"])
+def test_update_writes_spare_the_next_capture(digits, monkeypatch, fmt, touch):
+    """The optimizer step's dense writes of the weights and the state keep in their slots what the next step's
+    capture would keep (keep=2), and the next step skips that capture while nothing has changed the tensors: the
+    same bits as capturing every step. With a weight changed in place between steps (its version counter moves),
+    the step captures again and the bits still agree."""
+    import archsim.accuracy.hooks as hooks
+    pol = ErrorPolicy(datatypes={dt: DataTypeErrors(write_ber_0to1=4e-2, write_ber_1to0=1e-2, format=fmt)
+                                 for dt in (DataType.WEIGHT, DataType.OPTIMIZER_STATE)})
+    batches = _batches(digits, n=4)
+    runs = []
+    for keep in (True, False):
+        if not keep:
+            monkeypatch.setattr(hooks.Injector, "_update_keep", lambda self, dt, key, seg: False)
+        torch.manual_seed(123)
+        model = build_model(tiny_net(), 0)
+        opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        inj = Injector(pol, seed=3).attach(model)
+        ports = [inj._ports[dt] for dt in (DataType.WEIGHT, DataType.OPTIMIZER_STATE)]
+        assert all(p.dense for p in ports)
+        for p in ports:
+            p.ws = _CountingStream(p.ws)
+        model.train()
+        for i, (xb, yb) in enumerate(batches):
+            opt.zero_grad()
+            with inj.forward():
+                out = model(xb)
+            torch.nn.functional.cross_entropy(out, yb).backward()
+            inj.step(opt)
+            if touch and i == 1:
+                with torch.no_grad():
+                    next(model.parameters()).mul_(0.5)
+        runs.append((model, inj.summary(), [p.ws.captures for p in ports]))
+    (m_keep, s_keep, c_keep), (m_cap, s_cap, c_cap) = runs
+    assert _same_params(m_keep, m_cap) and s_keep == s_cap
+    assert s_keep["weight"]["write_flips"] > 0 and s_keep["optimizer_state"]["write_flips"] > 0
+    # capturing every step: 4 each (the first step's state capture covers no buffer: the step creates them); kept:
+    # the weights' first (and the one after the change), the state's first two (the second is its first with buffers)
+    assert c_cap == [4, 4]
+    assert c_keep == [1 + touch, 2]
