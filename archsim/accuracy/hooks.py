@@ -340,12 +340,14 @@ class Injector:
         self._model = model
         model.injector = self
         self._param_ptrs = {p.data_ptr() for p in model.parameters()}
+        self._kept.clear()  # another model's tensors may come to lie where the last one's were
         return self
 
     def detach(self) -> None:
         if self._model is not None:
             self._model.injector = None
         self._model = None
+        self._kept.clear()
 
     def active(self, dt: DataType) -> bool:
         return self._on[dt]
