@@ -463,7 +463,9 @@ class Injector:
     def _unchanged(seg: _Segments) -> tuple:
         """What tells that ``seg``'s tensors hold what they held: the same memory, sizes and version counters (torch
         counts every in-place change of a tensor through it, the optimizer's included; the core's writes go past the
-        counters, but those are the writes whose result a slot keeps)."""
+        counters, but those are the writes whose result a slot keeps). A change through memory that torch does not
+        see (a NumPy view of a parameter, a raw pointer) is not counted: such code should ``detach`` and ``attach``
+        the injector, or the next step keeps the old words of before it."""
         return tuple(seg.ptrs), tuple(seg.ns), tuple(t._version for t in seg.tensors)
 
     def _before_update(self, dt: DataType, key, seg: _Segments) -> None:
