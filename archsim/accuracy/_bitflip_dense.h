@@ -240,9 +240,9 @@ static inline uint32_t DN(pick)(uint32_t c, uint32_t a, uint32_t b) {
 
 /* One dense directional write over every word of g: old contents from `old` (the slot's stored words, indexed by
  * global word), zeros or random bits (old_kind 0, 1, 2); the result into every dst and, with `shadow`, its stored
- * words there, or with `restore` what capture() of the result would keep (restored()) (`shadow` may be `old`: a block
- * is read before it is written). Specialised by constant arguments per
- * format, kind of old contents and which directions drawn by gaps count their switching bits per word in step 1. */
+ * words there, or with `restore` what capture() of the result would keep (restored()); `shadow` may be `old`: a
+ * block is read before it is written. Specialised by constant arguments per format, kind of old contents and which
+ * directions drawn by gaps count their switching bits per word in step 1. */
 static inline __attribute__((always_inline)) void DN(pass)(Stream *s, const Segs *g, const void *old,
                                                            void *shadow, const int restore, Block *b, const int fmt,
                                                            const int old_kind, const int cnt01, const int cnt10) {
@@ -331,11 +331,11 @@ static inline __attribute__((always_inline)) void DN(pass)(Stream *s, const Segs
             {
                 const uint32_t *restrict NW = b->nw;
                 const uint64_t *restrict F = b->fp;
-                if (shadow && restore && fmt != FP32)
-                    for (int j = 0; j < n; j++)
-                        shadow_put(shadow, w0 + j, restored(NW[j] ^ shadow_get(F, j, fmt), fmt, sc), fmt);
-                else if (shadow)
-                    for (int j = 0; j < n; j++) shadow_put(shadow, w0 + j, NW[j] ^ shadow_get(F, j, fmt), fmt);
+                if (shadow)
+                    for (int j = 0; j < n; j++) {
+                        const uint32_t st = NW[j] ^ shadow_get(F, j, fmt);
+                        shadow_put(shadow, w0 + j, restore ? restored(st, fmt, sc) : st, fmt);
+                    }
                 if (dst == src) {
                     uint32_t *restrict D = dst;
                     for (int j = 0; j < n; j++) {

@@ -37,7 +37,7 @@ from archsim.cpus import usable_cpus
 from archsim.datatypes import ALL_DATATYPES, DataType
 
 from .formats import Codec, codec
-from .inject import (OLD_MODE, Slot, as_words, every_bit_stream, scale_of, stream_seed, through_core,
+from .inject import (KEEP_RESTORED, OLD_MODE, Slot, as_words, every_bit_stream, scale_of, stream_seed, through_core,
                      write_stream)
 from .policy import DataTypeErrors, ErrorPolicy
 
@@ -58,8 +58,6 @@ ASYNC_CANDIDATES = 0.01
 #: and the ring they are drawn into (positions): below, a step draws a few thousand positions at most
 PREFETCH_RATE = 1e-4
 PREFETCH_RING = 1 << 16
-#: the core's ``keep`` for an in-place update's write: the slot then holds what ``capture`` would keep of the result
-KEEP_RESTORED = 2
 
 
 @dataclass
@@ -120,6 +118,14 @@ class _Segments:
         self.words = sum(self.ns)
         self.scales = [scale_of(c, m) for m in self.mem] if c.name == "int8" else None
 
+    def identity(self) -> tuple:
+        """What tells that the tensors hold what they held: the same memory, sizes and version counters (torch
+        counts every in-place change of a tensor through it, the optimizer's included; the core's writes go past the
+        counters, but those are the writes whose result a slot keeps). A change through memory that torch does not
+        see (a NumPy view of a parameter, a raw pointer) is not counted: such code should ``detach`` and ``attach``
+        the injector, or the next step keeps the old words of before it."""
+        return tuple(self.ptrs), tuple(self.ns), tuple(t._version for t in self.tensors)
+
     def done(self) -> None:
         """Write the copies back to the tensors that were not contiguous float32."""
         if self.copies:
@@ -153,12 +159,15 @@ class _Port:
     per-data-type choice is made here once, and the common tensor -- contiguous CPU float32 words without an int8
     scale -- goes to the core directly, as :func:`through_core` would pass it (the others go through that)."""
 
-    __slots__ = ("ws", "rs", "codec", "stats", "slots", "sym", "emulate", "old", "keep", "cand", "dense", "int8",
-                 "plain", "tickets")
+    __slots__ = ("ws", "rs", "codec", "stats", "slots", "kept", "sym", "emulate", "old", "keep", "cand", "dense",
+                 "int8", "plain", "tickets")
 
     def __init__(self, ws, rs, c: Codec, m: DataTypeErrors, old: int, keep: bool):
         self.ws, self.rs, self.codec, self.stats = ws, rs, c, FlipStats()
         self.slots: dict = {}  # buffer key -> what the buffer held before its next write (directional errors)
+        # buffer key -> the identity (_Segments.identity) of the tensors whose in-place update's write left in the
+        # slot what capture() would keep of them (KEEP_RESTORED)
+        self.kept: dict = {}
         self.sym = m.write_model == "symmetric"
         self.emulate = m.emulate_storage and m.format != "fp32"
         self.old, self.keep = old, keep
@@ -192,6 +201,14 @@ class _Port:
              self.ws.write_later(self.slot(key), new.data_ptr(), c.data_ptr(), n, None, self.old, self.keep, hold))
         self.tickets.append(t)
         return _Pending(t, new, c)
+
+    def update_keep(self, seg: _Segments) -> int | bool:
+        """The ``keep`` for the write of an in-place update of ``seg``: ``KEEP_RESTORED`` (the slot then holds what
+        the next update's capture would keep) for a dense directional stream, whose capture copies every word, over
+        tensors the core writes directly and with no int8 scale (the next capture's scale comes from the values
+        then); else False."""
+        return (KEEP_RESTORED if self.ws is not None and not self.sym and self.dense and not self.int8
+                and not seg.copies else False)
 
     def slot(self, key) -> Slot:
         s = self.slots.get(key)
@@ -327,9 +344,6 @@ class Injector:
         self._not_act: set[int] = set()
         self._saved: dict[int, tuple[torch.Tensor, object]] = {}
         self._keys_sig: tuple | None = None
-        # (data type, buffer key) -> the tensors an in-place update's dense write left in its slot what capture()
-        # would keep of them (KEEP_RESTORED): their pointers, sizes and version counters then (_unchanged)
-        self._kept: dict[tuple, tuple] = {}
         self._keys: list = []
         self._fresh: list = []
 
@@ -340,14 +354,18 @@ class Injector:
         self._model = model
         model.injector = self
         self._param_ptrs = {p.data_ptr() for p in model.parameters()}
-        self._kept.clear()  # another model's tensors may come to lie where the last one's were
+        self._forget_kept()  # another model's tensors may come to lie where the last one's were
         return self
 
     def detach(self) -> None:
         if self._model is not None:
             self._model.injector = None
         self._model = None
-        self._kept.clear()
+        self._forget_kept()
+
+    def _forget_kept(self) -> None:
+        for port in self._ports.values():
+            port.kept.clear()
 
     def active(self, dt: DataType) -> bool:
         return self._on[dt]
@@ -418,7 +436,10 @@ class Injector:
         args = (seg.ptrs, seg.ptrs, seg.ns, seg.scales)
         if port.sym:
             return ws.flip_later(*args, seg.mem) if later else ws.flip(*args)
-        args = (port.slot(key), *args, port.old if old is None else old, port.keep if keep is None else keep)
+        keep = port.keep if keep is None else keep
+        if keep == KEEP_RESTORED:  # for _before_update's test (the tensors are as the write finds them)
+            port.kept[key] = seg.identity()
+        args = (port.slot(key), *args, port.old if old is None else old, keep)
         return ws.write_later(*args, seg.mem) if later else ws.write(*args)
 
     def _later_all_(self, dt: DataType, key, seg: _Segments, spare: bool, write: bool = True, read: bool = False,
@@ -459,40 +480,19 @@ class Injector:
                 port.stats.read_flips += k
         seg.done()
 
-    @staticmethod
-    def _unchanged(seg: _Segments) -> tuple:
-        """What tells that ``seg``'s tensors hold what they held: the same memory, sizes and version counters (torch
-        counts every in-place change of a tensor through it, the optimizer's included; the core's writes go past the
-        counters, but those are the writes whose result a slot keeps). A change through memory that torch does not
-        see (a NumPy view of a parameter, a raw pointer) is not counted: such code should ``detach`` and ``attach``
-        the injector, or the next step keeps the old words of before it."""
-        return tuple(seg.ptrs), tuple(seg.ns), tuple(t._version for t in seg.tensors)
-
     def _before_update(self, dt: DataType, key, seg: _Segments) -> None:
         """Keep what ``seg``'s tensors hold before an in-place update: the old contents of its directional write.
-        A dense stream's slot already holds them where the last update's write kept them (:meth:`_update_keep`) and
-        nothing has changed the tensors since: the capture, a pass over every word, is skipped (same bits)."""
+        A dense stream's slot already holds them where the last update's write kept them (:meth:`_Port.update_keep`)
+        and nothing has changed the tensors since: the capture, a pass over every word, is skipped (same bits)."""
         port = self._ports[dt]
         if port.ws is not None and not port.sym:
-            if self._kept.pop((dt, key), None) == self._unchanged(seg):
+            if port.kept.pop(key, None) == seg.identity():
                 return
             port.ws.capture(port.slot(key), seg.ptrs, seg.ns, seg.scales)
 
-    def _update_keep(self, dt: DataType, key, seg: _Segments) -> bool:
-        """Whether the write of an in-place update of ``seg`` keeps in its slot what the next update's capture would
-        keep (``KEEP_RESTORED``): for a dense directional stream (whose capture copies every word) over tensors the
-        core writes directly and with no int8 scale (the next capture's scale comes from the values then). Records
-        the tensors for :meth:`_before_update`'s test, to be taken once the write has been asked for."""
-        port = self._ports[dt]
-        self._kept.pop((dt, key), None)
-        return port.ws is not None and port.dense and not port.int8 and not seg.copies
-
     def _after_update(self, dt: DataType, key, seg: _Segments) -> None:
         """Write errors of an in-place update of ``seg``'s tensors, over what :meth:`_before_update` kept."""
-        keep = self._update_keep(dt, key, seg)
-        self._write_all_(dt, key, seg, old=0, keep=KEEP_RESTORED if keep else False)
-        if keep:
-            self._kept[(dt, key)] = self._unchanged(seg)
+        self._write_all_(dt, key, seg, old=0, keep=self._ports[dt].update_keep(seg))
 
     # -- activations -----------------------------------------------------------------------------------------
     def _hooks(self, spare: bool = False):
@@ -645,10 +645,7 @@ class Injector:
             self._finish_(_WG, g, g_jobs)
         optimizer.step()
         if self._on[_WGT]:  # the weights' write on the worker thread, the state's here
-            keep = self._update_keep(_WGT, "weights", w)
-            w_jobs = self._later_all_(_WGT, "weights", w, spare, old=0, keep=KEEP_RESTORED if keep else False)
-            if keep:
-                self._kept[(_WGT, "weights")] = self._unchanged(w)
+            w_jobs = self._later_all_(_WGT, "weights", w, spare, old=0, keep=self._ports[_WGT].update_keep(w))
         if self._on[_OPT]:
             after = [state[p][k] for p, k in keys]
             if any(a is not b for a, b in zip(after, s.tensors)):  # an optimizer that replaced its buffers

@@ -36,7 +36,7 @@ import torch
 from ._bitflip import Slot, Stream
 from .formats import Codec
 
-__all__ = ["Slot", "Stream", "DENSE_CANDIDATES", "FMT_CODE", "OLD_MODE", "as_words", "stream_seed", "every_bit_stream",
+__all__ = ["Slot", "Stream", "DENSE_CANDIDATES", "FMT_CODE", "OLD_MODE", "KEEP_RESTORED", "as_words", "stream_seed", "every_bit_stream",
            "write_stream", "scale_of", "through_core", "flip_every_bit", "write_directional", "sample_bits", "popcount"]
 
 #: format name -> the core's format code
@@ -44,6 +44,9 @@ FMT_CODE = {"fp32": 0, "bf16": 1, "fp16": 2, "int8": 3}
 #: what a fresh write overwrites (``ErrorPolicy.fresh_old_contents``) -> the core's ``old`` argument: 0 the
 #: buffer's previous contents (kept in its slot; cleared before the first write), 1 cleared, 2 random bits
 OLD_MODE = {"previous": 0, "zeros": 1, "random": 2}
+#: the core's ``keep`` for the write of an in-place update: the slot then holds what ``capture`` of the result would
+#: keep (1 keeps the raw stored words, the old contents of a buffer's next fresh write)
+KEEP_RESTORED = 2
 #: expected candidate bits per stored word from which a directional stream compares every word instead of drawing
 #: candidates. Measured in training (bench_injection.py --restart, mini, the study's write points): with 0.2.0's
 #: dense pass 0.25 beat 0.08 (1.0 V / 7 ns: 1.54 against 1.74x a clean step) and 0.6 (1.1 V / 5 ns: 1.81 against

@@ -473,7 +473,7 @@ def test_update_writes_spare_the_next_capture(digits, monkeypatch, fmt, touch):
     runs = []
     for keep in (True, False):
         if not keep:
-            monkeypatch.setattr(hooks.Injector, "_update_keep", lambda self, dt, key, seg: False)
+            monkeypatch.setattr(hooks._Port, "update_keep", lambda self, seg: False)
         torch.manual_seed(123)
         model = build_model(tiny_net(), 0)
         opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
