@@ -26,7 +26,7 @@ from archsim.config.scenarios import apply_memory
 from archsim.accuracy.hooks import Injector
 from archsim.accuracy.models import build_model
 from archsim.accuracy.policy import DataTypeErrors, ErrorPolicy
-from archsim.accuracy.train import network_for
+from archsim.accuracy.train import data_for, network_for
 from archsim.datatypes import ALL_DATATYPES, DataType
 
 
@@ -143,6 +143,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workload", default="resnet18-mini")
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--image-size", type=int, default=None,
+                    help="resize the digits to N x N (default: as training does, archsim.accuracy.train.data_for: "
+                         "8 x 8 where the network takes it, else the workload's own size, 32 x 32 for vgg16-mini)")
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--threads", type=int, default=1)
@@ -161,10 +164,10 @@ def main() -> None:
                          "training, before high rates turn the weights non-finite)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    data = load_digits()
+    data = data_for(args.workload, load_digits(), args.image_size)
     net = network_for(args.workload, data)
-    print(f"{args.workload}, batch {args.batch}, {args.threads} thread(s), torch {torch.__version__}, "
-          f"{platform.processor() or platform.machine()}; {args.repeats} rounds of one {args.steps}-step block of each "
+    print(f"{args.workload}, {data.input_size} x {data.input_size} inputs, batch {args.batch}, {args.threads} "
+          f"thread(s), torch {torch.__version__}, {platform.processor() or platform.machine()}; {args.repeats} rounds of one {args.steps}-step block of each "
           "kind: times are minima, ratios (x) medians of the ratio within a round"
           + ("; every round from new weights, injected block first" if args.restart else "")
           + ("; no worker thread" if args.no_worker else ""))

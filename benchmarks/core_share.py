@@ -1,6 +1,7 @@
 """Benchmark (not a test): how much of an injected training step the compiled core takes, and its budget for 1.5x.
 
-    .venv/bin/python benchmarks/core_share.py CASE [CASE ...] [--rounds 24] [--steps 3]
+    .venv/bin/python benchmarks/core_share.py CASE [CASE ...] [--rounds 24] [--steps 3] [--workload resnet18-mini]
+        [--image-size N]
 
 CASE as in ab_core.py: ``V/NS`` (an STT-MRAM write point of the default config) or ``KIND:RATE:MODEL`` (e.g.
 ``both:1e-2:directional``). Every round starts from new weights (seed = round) and makes one clean and one injected
@@ -26,7 +27,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ab_core import policy, timed_run  # noqa: E402
 from archsim.accuracy.data import load_digits  # noqa: E402
-from archsim.accuracy.train import network_for  # noqa: E402
+from archsim.accuracy.train import data_for, network_for  # noqa: E402
 from bench_injection import Runner  # noqa: E402
 
 
@@ -35,10 +36,12 @@ def main() -> None:
     ap.add_argument("cases", nargs="+")
     ap.add_argument("--rounds", type=int, default=24)
     ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--workload", default="resnet18-mini")
+    ap.add_argument("--image-size", type=int, default=None, help="resize the digits to N x N (default: as training)")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    data = load_digits()
-    net = network_for("resnet18-mini", data)
+    data = data_for(args.workload, load_digits(), args.image_size)
+    net = network_for(args.workload, data)
     print("| case | clean ms | injected ms | x clean | core ms | beyond clean, outside the core, ms | "
           "the core's budget for 1.5x, ms |")
     print("|---|---|---|---|---|---|---|")
