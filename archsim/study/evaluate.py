@@ -68,7 +68,9 @@ def _acc(task: dict) -> dict:
     settings = TrainSettings(epochs=proxy.get("epochs") or acc["epochs"], batch_size=acc["batch_size"],
                              lr=proxy["lr"], init=proxy["init"], train_samples=acc.get("train_samples"), threads=1,
                              stop_on_divergence=acc.get("stop_on_divergence", True),
-                             injection_thread=False)  # the study's tasks run side by side on the cores already
+                             # the injection's worker thread only where the runner left each task a second core
+                             # (runner.spare_core): its tasks run side by side on the cores
+                             injection_thread=bool(task.get("spare_core")))
     policy = ErrorPolicy.model_validate(task["policy"])
     res = train(net, data, settings, policy if policy.active else None, seed=task["seed"])
     loss = res.final_loss

@@ -75,15 +75,25 @@ def run_tasks(tasks: list[dict], store: ResultStore, backend: str = "local", wor
             on_done(result)
 
     if backend == "serial" or (backend == "local" and (workers == 1 or budget == 1)):
+        spare = spare_core(1)
         for t in pending[:budget]:
-            finish(execute(t))
+            finish(execute(dict(t, spare_core=spare)))
     elif backend == "local":
-        _run_pool(pending, workers, budget, finish)
+        spare = spare_core(min(workers, budget))
+        _run_pool([dict(t, spare_core=spare) for t in pending], workers, budget, finish)
     else:
         _run_ray(pending, workers, budget, finish, ray_address)
     if stats.computed < len(pending):
         raise SweepStopped(f"stopped after {stats.computed} of {len(pending)} tasks (--stop-after); rerun to resume")
     return stats
+
+
+def spare_core(side_by_side: int) -> bool:
+    """Whether each of ``side_by_side`` tasks running at once on this machine may take a second core: the accuracy
+    harness's injection worker thread (the same bits either way; docs/performance.md). Only where the cores this
+    process may use number at least twice the tasks (``--workers 1`` on two or more cores, say): with as many tasks
+    as cores, the cores are busy with tasks. Ray's tasks ask for one CPU each and never get it."""
+    return 2 * side_by_side <= usable_cpus()
 
 
 def _drive(pending: list[dict], slots: int, budget: int, submit, wait_any, finish) -> None:
