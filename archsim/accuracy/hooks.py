@@ -160,7 +160,7 @@ class _Port:
     scale -- goes to the core directly, as :func:`through_core` would pass it (the others go through that)."""
 
     __slots__ = ("ws", "rs", "codec", "stats", "slots", "kept", "sym", "emulate", "old", "keep", "cand", "dense",
-                 "int8", "plain", "tickets")
+                 "int8", "plain", "tickets", "queues_writes")
 
     def __init__(self, ws, rs, c: Codec, m: DataTypeErrors, old: int, keep: bool):
         self.ws, self.rs, self.codec, self.stats = ws, rs, c, FlipStats()
@@ -173,6 +173,8 @@ class _Port:
         self.old, self.keep = old, keep
         # expected directional candidates per stored word (the write stream's rate times the word's bits)
         self.cand = ws.p * c.bits if ws is not None else 0.0
+        # whether its writes are worth handing to the worker thread where a core is spare (ASYNC_CANDIDATES)
+        self.queues_writes = ws is not None and self.cand >= ASYNC_CANDIDATES
         self.dense = ws is not None and ws.dense
         self.int8 = c.name == "int8"  # words with a per-tensor scale
         self.plain = not (self.int8 or self.emulate)  # float32 words go to the core as they are
@@ -449,9 +451,8 @@ class Injector:
         each stream as the methods they stand for: the same bits. Without a ``spare`` core, or where the port expects
         few failing bits (below ``ASYNC_CANDIDATES`` a word, the core's one comparison), those methods, here."""
         port = self._ports[dt]
-        bits = port.codec.bits
-        if not spare or not ((write and port.ws is not None and port.cand >= ASYNC_CANDIDATES) or
-                             (read and port.rs is not None and port.rs.p * bits >= ASYNC_CANDIDATES)):
+        if not spare or not ((write and port.queues_writes) or
+                             (read and port.rs is not None and port.rs.p * port.codec.bits >= ASYNC_CANDIDATES)):
             if write:
                 self._write_all_(dt, key, seg, old, keep)
             if read:
@@ -501,7 +502,7 @@ class Injector:
         ops save it; unpack reads a stored one back. Closures over what they use: they run for every saved tensor."""
         port, not_act, saved = self._ports[_ACT], self._not_act, self._saved
         write, read, reads = port.write, port.read, port.rs is not None
-        later = port.later if spare and port.ws is not None and port.cand >= ASYNC_CANDIDATES else None
+        later = port.later if spare and port.queues_writes else None
         keys = itertools.count()
 
         def pack(t: torch.Tensor):
