@@ -167,8 +167,9 @@ def main() -> None:
     data = data_for(args.workload, load_digits(), args.image_size)
     net = network_for(args.workload, data)
     print(f"{args.workload}, {data.input_size} x {data.input_size} inputs, batch {args.batch}, {args.threads} "
-          f"thread(s), torch {torch.__version__}, {platform.processor() or platform.machine()}; {args.repeats} rounds of one {args.steps}-step block of each "
-          "kind: times are minima, ratios (x) medians of the ratio within a round"
+          f"thread(s), torch {torch.__version__}, {platform.processor() or platform.machine()}; {args.repeats} rounds "
+          f"of one {args.steps}-step block of each kind: times are minima, ratios (x) medians of the ratio within a "
+          "round"
           + ("; every round from new weights, injected block first" if args.restart else "")
           + ("; no worker thread" if args.no_worker else ""))
     print()

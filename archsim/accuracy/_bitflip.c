@@ -31,8 +31,8 @@
  *
  * Threads: a call over at least NOGIL_WORDS words works without the GIL (its scratch is allocated with
  * PyMem_Raw*), so that the harness can run another data type's stream on a second thread meanwhile
- * (_bitflip_worker.h, hooks.py). A stream or slot is used by one call at a time; a second call while one works without the
- * GIL raises RuntimeError instead of racing on its state.
+ * (_bitflip_worker.h, hooks.py). A stream or slot is used by one call at a time; a second call while one works
+ * without the GIL raises RuntimeError instead of racing on its state.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -1098,7 +1098,10 @@ static int64_t write_work(Stream *s, Slot *slot, const Segs *g, int64_t bits, in
 /* write's and write_later's `old` and `keep` out of range: raises */
 static int write_modes_bad(int old_mode, int keep) {
     if (old_mode < 0 || old_mode > 2) { PyErr_SetString(PyExc_ValueError, "old must be 0, 1 or 2"); return 1; }
-    if (keep < KEEP_NONE || keep > KEEP_RESTORED) { PyErr_SetString(PyExc_ValueError, "keep must be 0, 1 or 2"); return 1; }
+    if (keep < KEEP_NONE || keep > KEEP_RESTORED) {
+        PyErr_SetString(PyExc_ValueError, "keep must be 0, 1 or 2");
+        return 1;
+    }
     return 0;
 }
 

@@ -36,8 +36,9 @@ import torch
 from ._bitflip import Slot, Stream
 from .formats import Codec
 
-__all__ = ["Slot", "Stream", "DENSE_CANDIDATES", "FMT_CODE", "OLD_MODE", "KEEP_RESTORED", "as_words", "stream_seed", "every_bit_stream",
-           "write_stream", "scale_of", "through_core", "flip_every_bit", "write_directional", "sample_bits", "popcount"]
+__all__ = ["Slot", "Stream", "DENSE_CANDIDATES", "FMT_CODE", "OLD_MODE", "KEEP_RESTORED", "as_words", "stream_seed",
+           "every_bit_stream", "write_stream", "scale_of", "through_core", "flip_every_bit", "write_directional",
+           "sample_bits", "popcount"]
 
 #: format name -> the core's format code
 FMT_CODE = {"fp32": 0, "bf16": 1, "fp16": 2, "int8": 3}
