@@ -52,6 +52,9 @@ KEEP_RESTORED = 2
 #: candidates. Measured in training (bench_injection.py --restart, mini, the study's write points): with 0.2.0's
 #: dense pass 0.25 beat 0.08 (1.0 V / 7 ns: 1.54 against 1.74x a clean step) and 0.6 (1.1 V / 5 ns: 1.81 against
 #: 1.90x); with 0.3.0's block pass 0.25 and 0.08 are within noise (1.25 V / 5 ns and 1.0 V / 7 ns, core time and step)
+#: With 0.4.0's dense pass the core alone pays for dense from 0.05-0.09 candidates (one direction negligible), 0.125
+#: (equal rates), 0.02-0.04 (the optimizer step's data types), but whole steps of the study's proxies move within
+#: noise (docs/performance.md, "the dense/sparse threshold measured in training"); moving it changes the bits.
 DENSE_CANDIDATES = 0.25
 _MASK64 = (1 << 64) - 1
 
