@@ -25,6 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import archsim.accuracy.inject as inject  # noqa: E402
+from ab_core import _Timed  # noqa: E402  (a write stream whose core calls add to a clock)
 from archsim.accuracy.data import load_digits  # noqa: E402
 from archsim.accuracy.policy import DataTypeErrors, ErrorPolicy  # noqa: E402
 from archsim.accuracy.train import data_for, network_for  # noqa: E402
@@ -33,25 +34,6 @@ from bench_injection import Runner  # noqa: E402
 
 _FP32_ALWAYS = (DataType.WEIGHT_GRADIENT, DataType.OPTIMIZER_STATE)
 _BITS = {"fp32": 32, "bf16": 16, "fp16": 16, "int8": 8}  # formats.py's widths
-
-
-class _Timed:
-    """A write stream whose core calls add their time to ``clock[0]``."""
-
-    def __init__(self, stream, clock: list):
-        self._s, self._clock = stream, clock
-
-    def __getattr__(self, name):
-        v = getattr(self._s, name)
-        if name not in ("flip", "write", "capture"):
-            return v
-
-        def timed(*args):
-            t = time.perf_counter()
-            r = v(*args)
-            self._clock[0] += time.perf_counter() - t
-            return r
-        return timed
 
 
 def policy(cand: float, fmt: str, ratio: float, dts) -> ErrorPolicy:
