@@ -27,17 +27,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import archsim.accuracy.inject as inject  # noqa: E402
 from ab_core import _Timed  # noqa: E402  (a write stream whose core calls add to a clock)
 from archsim.accuracy.data import load_digits  # noqa: E402
+from archsim.accuracy.formats import FORMATS, codec  # noqa: E402
 from archsim.accuracy.policy import DataTypeErrors, ErrorPolicy  # noqa: E402
 from archsim.accuracy.train import data_for, network_for  # noqa: E402
 from archsim.datatypes import ALL_DATATYPES, DataType  # noqa: E402
 from bench_injection import Runner  # noqa: E402
 
 _FP32_ALWAYS = (DataType.WEIGHT_GRADIENT, DataType.OPTIMIZER_STATE)
-_BITS = {"fp32": 32, "bf16": 16, "fp16": 16, "int8": 8}  # formats.py's widths
 
 
 def policy(cand: float, fmt: str, ratio: float, dts) -> ErrorPolicy:
-    p01 = cand / _BITS[fmt]
+    p01 = cand / codec(fmt).bits
     return ErrorPolicy(datatypes={
         dt: DataTypeErrors(enabled=dt in dts, write_ber_0to1=p01, write_ber_1to0=p01 * ratio,
                            format="fp32" if dt in _FP32_ALWAYS else fmt)
@@ -69,7 +69,7 @@ def main() -> None:
     ap.add_argument("cands", nargs="+", type=float)
     ap.add_argument("--workload", default="mobilenetv2-mini")
     ap.add_argument("--image-size", type=int, default=None, help="resize the digits to N x N (default: as training)")
-    ap.add_argument("--format", default="bf16", choices=sorted(_BITS))
+    ap.add_argument("--format", default="bf16", choices=list(FORMATS))
     ap.add_argument("--ratio", type=float, default=1e-4, help="1 -> 0 rate over 0 -> 1 rate")
     ap.add_argument("--datatypes", nargs="+", default=[dt.value for dt in ALL_DATATYPES],
                     choices=[dt.value for dt in ALL_DATATYPES])
@@ -96,7 +96,7 @@ def main() -> None:
                 core[dense].append(c * 1e3)
                 step[dense].append(s * 1e3)
         sp, de = statistics.median(core[False]), statistics.median(core[True])
-        print(f"| {cand:.3f} | {cand / _BITS[a.format]:.2e} | {sp:.2f} | {de:.2f} | {de / sp:.2f} | "
+        print(f"| {cand:.3f} | {cand / codec(a.format).bits:.2e} | {sp:.2f} | {de:.2f} | {de / sp:.2f} | "
               f"{min(step[False]):.1f} | {min(step[True]):.1f} |", flush=True)
 
 

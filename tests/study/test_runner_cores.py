@@ -13,6 +13,18 @@ from archsim.study.store import ResultStore
 TRAIN = importlib.import_module("archsim.accuracy.train")  # the module (the package exports a function of its name)
 
 
+def _record_training(monkeypatch) -> list:
+    """Training replaced by a stand-in that records its settings and stops the task; the list of them."""
+    settings = []
+
+    def fake_train(net, data, s, policy, seed):
+        settings.append(s)
+        raise RuntimeError("recorded")
+
+    monkeypatch.setattr(TRAIN, "train", fake_train)
+    return settings
+
+
 @pytest.mark.parametrize("cpus, side_by_side, spare", [(1, 1, False), (2, 1, True), (2, 2, False), (3, 2, False),
                                                       (4, 2, True), (16, 8, True), (16, 9, False)])
 def test_a_task_gets_a_second_core_only_where_the_cores_are_twice_the_tasks(monkeypatch, cpus, side_by_side, spare):
@@ -25,14 +37,8 @@ def test_serial_tasks_carry_the_decision_into_training(monkeypatch, tmp_path, cp
     """One task at a time: each acc task trains with the worker thread exactly where a second core exists."""
     _, tasks = plan(load_spec())
     task = next(t for t in tasks if t["kind"] == "acc")
-    settings = []
-
-    def fake_train(net, data, s, policy, seed):  # stands in for the training run: records its settings
-        settings.append(s)
-        raise RuntimeError("recorded")
-
+    settings = _record_training(monkeypatch)
     monkeypatch.setattr(runner, "usable_cpus", lambda: cpus)
-    monkeypatch.setattr(TRAIN, "train", fake_train)
     seen = []
 
     def execute(t):
@@ -52,13 +58,7 @@ def test_a_task_without_the_decision_trains_without_the_thread(monkeypatch):
     """A task made elsewhere (a Ray driver's, an older store's) keeps the study's old behaviour."""
     _, tasks = plan(load_spec())
     task = next(t for t in tasks if t["kind"] == "acc")
-    settings = []
-
-    def fake_train(net, data, s, policy, seed):
-        settings.append(s)
-        raise RuntimeError("recorded")
-
-    monkeypatch.setattr(TRAIN, "train", fake_train)
+    settings = _record_training(monkeypatch)
     with pytest.raises(RuntimeError, match="recorded"):
         evaluate.execute(task)
     assert settings[0].injection_thread is False
