@@ -63,10 +63,10 @@ def policy(case: str) -> ErrorPolicy:
 
 
 class _Timed:
-    """A stream whose core calls add their time to ``clock[0]``."""
+    """A stream whose core calls add their time to ``clock[0]`` of each of ``clocks``."""
 
-    def __init__(self, stream, clock: list):
-        self._s, self._clock = stream, clock
+    def __init__(self, stream, *clocks: list):
+        self._s, self._clocks = stream, clocks
 
     def __getattr__(self, name):
         v = getattr(self._s, name)
@@ -76,21 +76,28 @@ class _Timed:
         def timed(*args):
             t = time.perf_counter()
             r = v(*args)
-            self._clock[0] += time.perf_counter() - t
+            dt = time.perf_counter() - t
+            for c in self._clocks:
+                c[0] += dt
             return r
         return timed
 
 
-def timed_run(net, data, pol: ErrorPolicy, seed: int) -> tuple[Runner, list]:
+def timed_run(net, data, pol: ErrorPolicy, seed: int, thread: bool = True,
+              by: dict | None = None) -> tuple[Runner, list]:
     """A new run from ``seed`` past its first clean and first injected step, whose core calls from then on add
-    their time to the returned clock's one entry (seconds)."""
-    run = Runner(net, data, pol, 32, seed=seed)
+    their time to the returned clock's one entry (seconds); with ``by``, also to ``by[(data type, access)]``'s
+    (access "write" or "read"). ``thread``: the injector's worker thread (the core's calls it runs are not timed)."""
+    run = Runner(net, data, pol, 32, seed=seed, thread=thread)
     run.clean_block(1)
     run.block(1)
     clock = [0.0]
-    for port in run.inj._ports.values():
-        port.ws = None if port.ws is None else _Timed(port.ws, clock)
-        port.rs = None if port.rs is None else _Timed(port.rs, clock)
+    for dt, port in run.inj._ports.items():
+        for attr, access in (("ws", "write"), ("rs", "read")):
+            stream = getattr(port, attr)
+            if stream is not None:
+                own = () if by is None else (by.setdefault((dt.value, access), [0.0]),)
+                setattr(port, attr, _Timed(stream, clock, *own))
     return run, clock
 
 

@@ -1,7 +1,7 @@
 """Benchmark (not a test): how much of an injected training step the compiled core takes, and its budget for 1.5x.
 
     .venv/bin/python benchmarks/core_share.py CASE [CASE ...] [--rounds 24] [--steps 3] [--workload resnet18-mini]
-        [--image-size N]
+        [--image-size N] [--no-worker]
 
 CASE as in ab_core.py: ``V/NS`` (an STT-MRAM write point of the default config) or ``KIND:RATE:MODEL`` (e.g.
 ``both:1e-2:directional``). Every round starts from new weights (seed = round) and makes one clean and one injected
@@ -38,30 +38,43 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--workload", default="resnet18-mini")
     ap.add_argument("--image-size", type=int, default=None, help="resize the digits to N x N (default: as training)")
+    ap.add_argument("--no-worker", action="store_true", help="no worker thread for the injection, as the study trains")
     args = ap.parse_args()
+    thread = not args.no_worker
     torch.set_num_threads(1)
     data = data_for(args.workload, load_digits(), args.image_size)
     net = network_for(args.workload, data)
     print("| case | clean ms | injected ms | x clean | core ms | beyond clean, outside the core, ms | "
           "the core's budget for 1.5x, ms |")
     print("|---|---|---|---|---|---|---|")
+    split: dict[str, dict] = {}
     for case in args.cases:
         pol = policy(case)
         clean, injected, core = [], [], []
+        parts = split[case] = {}
         for r in range(args.rounds):
-            run = Runner(net, data, pol, 32, seed=r)
+            run = Runner(net, data, pol, 32, seed=r, thread=thread)
             run.clean_block(1)
             run.block(1)
             injected.append(run.block(args.steps) * 1e3)
             clean.append(run.clean_block(args.steps) * 1e3)
-            run, clock = timed_run(net, data, pol, r)
+            by: dict = {}
+            run, clock = timed_run(net, data, pol, r, thread=thread, by=by)
             run.block(args.steps)
             core.append(clock[0] / args.steps * 1e3)
+            for key, c in by.items():
+                parts.setdefault(key, []).append(c[0] / args.steps * 1e3)
         med = statistics.median
         outside = med(i - c - k for i, c, k in zip(injected, clean, core))
         c = med(clean)
         print(f"| {case} | {c:.2f} | {med(injected):.2f} | {med(i / c for i, c in zip(injected, clean)):.2f} | "
               f"{med(core):.2f} | {outside:.2f} | {0.5 * c - outside:.2f} |", flush=True)
+    print("\n| case | data type | core ms a step, write | read |")
+    print("|---|---|---|---|")
+    for case, parts in split.items():
+        for dt in dict.fromkeys(d for d, _ in parts):
+            w, rd = (statistics.median(parts.get((dt, a), [0.0])) for a in ("write", "read"))
+            print(f"| {case} | {dt} | {w:.2f} | {rd:.2f} |")
 
 
 if __name__ == "__main__":
