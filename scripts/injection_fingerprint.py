@@ -1,6 +1,6 @@
 """Fingerprint of seeded injection results: do two versions of the harness train bit-identically?
 
-    .venv/bin/python scripts/injection_fingerprint.py OUT.json      # in each checkout (same machine)
+    .venv/bin/python scripts/injection_fingerprint.py OUT.json [--no-worker]     # in each checkout (same machine)
 
 and compare the two files (``json.load`` both; every key must hold the same value).
 
@@ -11,7 +11,9 @@ as hex) and the flip counts of each run. A change meant only for speed must leav
 seeded numbers in docs/results.md and docs/accuracy.md reproducible (archsim 0.2.0's compiled core drew a new
 random stream, so fingerprints of 0.1.0 and 0.2.0 differ by design; 0.4.0 draws a dense direction at 1/64 per
 switching bit or more bit-parallel, so its bf16_hi and weights_hi differ from 0.3.0's). The floats depend on the
-CPU and the torch build, so compare fingerprints made on the same machine.
+CPU and the torch build, so compare fingerprints made on the same machine. The worker thread does not change the
+bits, so ``--no-worker`` (``Injector(thread=False)``, every write on the training thread, as the study trains where
+it runs a task on every core) must give the same file as the default.
 """
 import hashlib
 import json
@@ -62,13 +64,13 @@ CASES = {
 }
 
 
-def fingerprint(net, data, policy: ErrorPolicy, optimizer: str, steps: int = 12) -> dict:
+def fingerprint(net, data, policy: ErrorPolicy, optimizer: str, steps: int = 12, thread: bool = True) -> dict:
     torch.manual_seed(0)
     model = build_model(net, 0)
     opt = (torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9) if optimizer == "sgd"
            else torch.optim.Adam(model.parameters(), lr=1e-3))
     names = {id(q): n for n, q in model.named_parameters()}
-    inj = Injector(policy, 3).attach(model)
+    inj = Injector(policy, 3, thread=thread).attach(model)
     model.train()
     x, y = data.x_train, data.y_train
     losses = []
@@ -95,10 +97,15 @@ def main() -> None:
     torch.set_num_threads(1)
     data = load_digits()
     net = network_for("resnet18-mini", data)
-    out = {f"{name}/{opt}": fingerprint(net, data, pol, opt) for name, pol in CASES.items() for opt in ("sgd", "adam")}
-    with open(sys.argv[1], "w") as f:
+    args = [a for a in sys.argv[1:] if a != "--no-worker"]
+    thread = "--no-worker" not in sys.argv[1:]
+    if len(args) != 1:
+        raise SystemExit(__doc__)
+    out = {f"{name}/{opt}": fingerprint(net, data, pol, opt, thread=thread)
+           for name, pol in CASES.items() for opt in ("sgd", "adam")}
+    with open(args[0], "w") as f:
         json.dump(out, f, indent=1, sort_keys=True)
-    print(f"wrote {len(out)} fingerprints to {sys.argv[1]}")
+    print(f"wrote {len(out)} fingerprints to {args[0]}")
 
 
 if __name__ == "__main__":
