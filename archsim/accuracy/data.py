@@ -101,11 +101,20 @@ def load_digits(test_fraction: float = 0.25, split_seed: int = 0) -> Dataset:
                    tuple(str(i) for i in range(10)))
 
 
-def _unpickle(path: pathlib.Path) -> dict:
+def _load_pickle(path: pathlib.Path, what: str):
+    """The object pickled in ``path``; a file that is not one (truncated, another format) raises ValueError naming
+    it. (A pickle can run code: the CIFAR distribution is pickles, so read only folders you trust.)"""
     if not path.is_file():
-        raise FileNotFoundError(f"CIFAR file not found: {path}")
+        raise FileNotFoundError(f"CIFAR {what} not found: {path}")
     with open(path, "rb") as f:
-        d = pickle.load(f, encoding="bytes")
+        try:
+            return pickle.load(f, encoding="bytes")
+        except Exception as err:  # a bad pickle raises any of a dozen types (UnpicklingError, EOFError, ...)
+            raise ValueError(f"{path}: not a python pickle of a CIFAR {what} ({type(err).__name__}: {err})") from None
+
+
+def _unpickle(path: pathlib.Path) -> dict:
+    d = _load_pickle(path, "file")
     if not isinstance(d, dict) or b"data" not in d:
         raise ValueError(f"{path}: not a CIFAR python batch (no b'data' key)")
     return d
@@ -124,12 +133,20 @@ def _cifar_dir(data_dir: str | pathlib.Path, variant: int) -> pathlib.Path:
 
 
 def _rows(d: dict, label_key: bytes, path) -> tuple[np.ndarray, np.ndarray]:
-    data = np.asarray(d[b"data"], dtype=np.uint8)
+    try:
+        data = np.asarray(d[b"data"], dtype=np.uint8)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise ValueError(f"{path}: b'data' is not an array of bytes ({err})") from None
     if data.ndim != 2 or data.shape[1] != 3072:
         raise ValueError(f"{path}: expected rows of 3072 bytes, got shape {data.shape}")
     if label_key not in d:
         raise ValueError(f"{path}: no {label_key!r} key")
-    labels = np.asarray(d[label_key], dtype=np.int64)
+    try:
+        labels = np.asarray(d[label_key], dtype=np.int64)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise ValueError(f"{path}: {label_key!r} is not a list of integers ({err})") from None
+    if labels.ndim != 1:
+        raise ValueError(f"{path}: {label_key!r} is not a list of integers (shape {labels.shape})")
     if len(labels) != len(data):
         raise ValueError(f"{path}: {len(data)} images but {len(labels)} labels")
     return data.reshape(-1, 3, 32, 32), labels
@@ -163,12 +180,11 @@ def load_cifar(data_dir: str | pathlib.Path, variant: int = 10) -> Dataset:
 
 
 def _unpickle_meta(path: pathlib.Path, key: bytes) -> tuple[str, ...]:
-    if not path.is_file():
-        raise FileNotFoundError(f"CIFAR meta file not found: {path}")
-    with open(path, "rb") as f:
-        d = pickle.load(f, encoding="bytes")
+    d = _load_pickle(path, "meta file")
     names = d.get(key, []) if isinstance(d, dict) else []
-    return tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names)
+    if not isinstance(names, (list, tuple)):
+        raise ValueError(f"{path}: {key!r} is not a list of class names")
+    return tuple(n.decode(errors="replace") if isinstance(n, bytes) else str(n) for n in names)
 
 
 def load_dataset(name: str = "digits", data_dir: str | pathlib.Path | None = None) -> Dataset:

@@ -1,7 +1,7 @@
 """The results store of a sweep: one JSON file per finished task, written atomically (temp file + rename).
 
 A reader never sees half a file, so a sweep that is killed loses only the tasks in flight; a rerun finds every
-finished task by its key and skips it. ``computed.log`` gets one line per task computed by each run (the key and the
+finished task by its key and skips it (a task file that does not parse, damaged outside archsim, is computed again). ``computed.log`` gets one line per task computed by each run (the key and the
 run's id), which is how a resumed sweep shows that no task was computed twice.
 """
 from __future__ import annotations
@@ -27,10 +27,20 @@ class ResultStore:
         return self.tasks_dir / f"{key}.json"
 
     def has(self, key: str) -> bool:
-        return self.path(key).is_file()
+        """Whether the task is finished: its file holds a JSON object. A file that does not (cut short or edited
+        outside archsim: its own writes are atomic) counts as not finished, so a rerun computes the task again and
+        replaces it."""
+        try:
+            return isinstance(self.get(key), dict)
+        except (OSError, ValueError):
+            return False
 
     def get(self, key: str) -> dict:
-        return json.loads(self.path(key).read_text())
+        p = self.path(key)
+        try:
+            return json.loads(p.read_text())
+        except ValueError as err:  # not JSON, or not UTF-8 text
+            raise ValueError(f"{p}: not a finished task's result ({err}); a rerun computes it again") from None
 
     def put(self, key: str, result: dict) -> None:
         write_json(self.path(key), result)

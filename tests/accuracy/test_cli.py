@@ -86,6 +86,14 @@ def test_options_the_action_would_ignore_exit_2(argv, msg, capsys):
     assert msg in capsys.readouterr().err
 
 
+def test_unreadable_cifar_file_exits_2(tmp_path, capsys):
+    (tmp_path / "batches.meta").write_bytes(b"garbage")
+    (tmp_path / "data_batch_1").write_bytes(b"garbage")
+    assert main(["accuracy", *FAST, "--dataset", "cifar10", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "data_batch_1: not a python pickle" in err and "Traceback" not in err
+
+
 def test_bad_output_paths_rejected_before_training(tmp_path, capsys):
     for argv, msg in ((["--json", str(tmp_path)], "is a directory"),
                       (["sweep", "--plot", str(tmp_path / "p.txt")], "unsupported plot file type")):

@@ -69,6 +69,25 @@ def test_cifar_errors(tmp_path):
         load_cifar(tmp_path, 10)
 
 
+@pytest.mark.parametrize("name,content,msg", [
+    ("data_batch_1", b"garbage", "not a python pickle of a CIFAR file"),
+    ("test_batch", b"", "not a python pickle of a CIFAR file"),
+    ("batches.meta", b"\x80\x04garbage", "not a python pickle of a CIFAR meta file"),
+    ("data_batch_2", pickle.dumps({b"data": "text", b"labels": [0]}), "b'data' is not an array of bytes"),
+    ("data_batch_2", pickle.dumps({b"data": np.zeros((1, 3072), np.uint8), b"labels": "x"}),
+     "b'labels' is not a list of integers"),
+    ("batches.meta", pickle.dumps({b"label_names": 7}), "is not a list of class names"),
+])
+def test_cifar_unreadable_files_name_the_file(tmp_path, name, content, msg):
+    """A batch or meta file that is not a CIFAR pickle (truncated, another format, wrong contents) is a ValueError
+    naming the file, which the CLI prints as one line."""
+    root = _cifar10(tmp_path)
+    (root / name).write_bytes(content)
+    with pytest.raises(ValueError, match=msg) as err:
+        load_cifar(root, 10)
+    assert name in str(err.value)
+
+
 def test_resize():
     d = load_digits().resized(32)
     assert d.x_train.shape[1:] == (1, 32, 32)

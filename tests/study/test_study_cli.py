@@ -87,6 +87,23 @@ def test_interrupted_then_resumed_equals_uninterrupted(reference, tmp_path):
     assert len(_computed(out)) == len(keys)
 
 
+def test_damaged_task_file_is_computed_again(reference, tmp_path):
+    """A finished task's file damaged outside archsim (here cut short, and another one emptied) counts as not
+    finished: a rerun computes those two tasks again, and only those, and the points equal the reference's."""
+    import shutil
+
+    spec, ref_out = reference
+    out = tmp_path / "out"
+    shutil.copytree(ref_out, out)
+    before = _computed(out)
+    damaged = sorted((out / "tasks").glob("*.json"))[:2]
+    damaged[0].write_text(damaged[0].read_text()[:20])
+    damaged[1].write_bytes(b"")
+    assert _study(spec, out, "--no-plots") == 0
+    assert sorted(_computed(out)[len(before):]) == sorted(p.stem for p in damaged)
+    assert _points(out) == _points(ref_out)
+
+
 def test_killed_sweep_loses_only_tasks_in_flight(reference, tmp_path):
     spec, ref_out = reference
     more = yaml.safe_load(spec.read_text())
