@@ -1,8 +1,9 @@
 """The results store of a sweep: one JSON file per finished task, written atomically (temp file + rename).
 
 A reader never sees half a file, so a sweep that is killed loses only the tasks in flight; a rerun finds every
-finished task by its key and skips it (a task file that does not parse, damaged outside archsim, is computed again). ``computed.log`` gets one line per task computed by each run (the key and the
-run's id), which is how a resumed sweep shows that no task was computed twice.
+finished task by its key and skips it (a task file that does not parse, damaged outside archsim, is computed again).
+``computed.log`` gets one line per task computed by each run (the key and the run's id), which is how a resumed sweep
+shows that no task was computed twice.
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ class ResultStore:
         """Whether the task is finished: its file holds a JSON object. A file that does not (cut short or edited
         outside archsim: its own writes are atomic) counts as not finished, so a rerun computes the task again and
         replaces it."""
+        if not self.path(key).is_file():  # (a bad key raises here, as everywhere)
+            return False
         try:
             return isinstance(self.get(key), dict)
         except (OSError, ValueError):
