@@ -1,6 +1,7 @@
 """Benchmark (not a test): two builds of the compiled core, side by side in one process, in training.
 
-    .venv/bin/python benchmarks/ab_core.py A.so B.so CASE [CASE ...] [--rounds 24]
+    .venv/bin/python benchmarks/ab_core.py A.so B.so CASE [CASE ...] [--rounds 24] [--workload W] [--image-size N]
+        [--no-worker]
 
 A and B are copies of ``archsim/accuracy/_bitflip*.so`` (say, the build before a change and the build after it).
 Both are imported under their own names, and round by round (alternating which goes first) the harness is pointed
@@ -30,7 +31,7 @@ import archsim.accuracy.hooks as hooks  # noqa: E402
 import archsim.accuracy.inject as inject  # noqa: E402
 from archsim.accuracy.data import load_digits  # noqa: E402
 from archsim.accuracy.policy import ErrorPolicy  # noqa: E402
-from archsim.accuracy.train import network_for  # noqa: E402
+from archsim.accuracy.train import data_for, network_for  # noqa: E402
 from archsim.datatypes import ALL_DATATYPES  # noqa: E402
 from bench_injection import Runner, point_policy, reads_and_writes  # noqa: E402
 
@@ -108,11 +109,14 @@ def main() -> None:
     ap.add_argument("cases", nargs="+")
     ap.add_argument("--rounds", type=int, default=24)
     ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--workload", default="resnet18-mini")
+    ap.add_argument("--no-worker", action="store_true", help="every core call on the training thread, all timed")
+    ap.add_argument("--image-size", type=int, default=None, help="resize the digits to N x N (default: as training)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     builds = [load_build(args.a, "build_a"), load_build(args.b, "build_b")]
-    data = load_digits()
-    net = network_for("resnet18-mini", data)
+    data = data_for(args.workload, load_digits(), args.image_size)
+    net = network_for(args.workload, data)
     for case in args.cases:
         pol = policy(case)
         times: list[list[float]] = [[], []]
@@ -120,7 +124,7 @@ def main() -> None:
         for r in range(args.rounds):
             for i in ((0, 1) if r % 2 == 0 else (1, 0)):
                 use_build(builds[i])
-                run, clock = timed_run(net, data, pol, r)
+                run, clock = timed_run(net, data, pol, r, thread=not args.no_worker)
                 run.steps = 0
                 for st in run.inj.stats.values():
                     st.__init__()

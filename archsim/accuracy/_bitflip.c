@@ -498,6 +498,14 @@ typedef struct {
     List fails;                      /* scratch: failing (word, mask) of one sparse write, at 1..k (0: a sentinel) */
     List sw;                         /* scratch: a sparse write's switching candidates (a: index << 1 | new bit) */
     struct Block *blk;               /* scratch of the block passes (allocated at the first) */
+    /* the capture that a sparse write with `hold` left to the worker (_bitflip_worker.h, capture_later): its job,
+     * slot and `hold` (owned from the write until the next call lets them go: capture_release), segments, whether
+     * it keeps the destination's words (else the source's), and whether it ran out of memory */
+    Job capjob;
+    Slot *cap_slot;
+    PyObject *cap_hold;
+    Segs cap_g;
+    int cap_from_dst, cap_err;
 } Stream;
 
 /* what a sparse write may consume (dense writes consume nothing before they succeed) */
@@ -519,9 +527,23 @@ static int in_use(const Stream *s, const Slot *slot) {
     return -1;
 }
 
+/* let go of what a capture left to the worker held (the stream idle, the GIL held); -1 with MemoryError where it
+ * ran out of memory */
+static int capture_release(Stream *s) {
+    if (!s->cap_slot) return 0;
+    int err = s->cap_err;
+    s->cap_err = 0;
+    segs_free(&s->cap_g);
+    Py_CLEAR(s->cap_slot);
+    Py_CLEAR(s->cap_hold); /* (may free a tensor: last, with the stream's own state settled) */
+    if (err) { PyErr_NoMemory(); return -1; }
+    return 0;
+}
+
 /* 0 once the worker has run the stream's jobs (their draws come first) and no other call holds it; else -1 */
 static int ready(Stream *s, Slot *slot) {
     wait_idle(s);
+    if (capture_release(s)) return -1;
     return in_use(s, slot);
 }
 
@@ -594,6 +616,10 @@ static int Stream_init(Stream *self, PyObject *args, PyObject *kw) {
 static void pf_release(Stream *s); /* _bitflip_worker.h */
 
 static void Stream_dealloc(Stream *self) {
+    if (self->cap_slot) { /* a capture left to the worker: it works on this stream until it is done */
+        wait_idle(self);
+        if (capture_release(self)) PyErr_Clear();
+    }
     pf_release(self);
     list_free(&self->fails);
     list_free(&self->sw);
@@ -1070,8 +1096,10 @@ static int capture(Stream *s, Slot *slot, const Segs *g, int64_t bits, int from_
 
 /* A directional write of g over the old contents that old_mode names (write's docstring): the failed switches
  * (n01 / n10 in the stream), or -1 where a sparse write fails somewhere and g has no destination (nothing consumed);
- * *err = 1 out of memory */
-static int64_t write_work(Stream *s, Slot *slot, const Segs *g, int64_t bits, int old_mode, int keep, int *err) {
+ * *err = 1 out of memory. With `later` (a sparse stream), the capture that `keep` asks for is left to the caller:
+ * *later = 1 + its from_dst where one is due (0 where none is) -- the next draws of the stream are its. */
+static int64_t write_work(Stream *s, Slot *slot, const Segs *g, int64_t bits, int old_mode, int keep, int *err,
+                          int *later) {
     int use_slot = old_mode == 0, random_old = old_mode == 2;
     if (s->dense) { /* one pass that writes every destination word */
         *err = resolve_dense(s, slot, g, bits, use_slot, random_old, keep);
@@ -1089,7 +1117,10 @@ static int64_t write_work(Stream *s, Slot *slot, const Segs *g, int64_t bits, in
         segs_copy(g);
         apply_fails(s, g);
     }
-    if (keep) *err = capture(s, slot, g, bits, flips > 0); /* KEEP_STORED and KEEP_RESTORED alike */
+    if (keep && later) {
+        if (use_slot && slot->bits == bits && !slot->dense) slot->bits = -1; /* used up until the capture keeps */
+        *later = 1 + (flips > 0);
+    } else if (keep) *err = capture(s, slot, g, bits, flips > 0); /* KEEP_STORED and KEEP_RESTORED alike */
     else if (use_slot && slot->bits == bits && !slot->dense)
         slot->bits = -1; /* the slot's candidates were these old contents: used up */
     return flips;
@@ -1105,11 +1136,14 @@ static int write_modes_bad(int old_mode, int keep) {
     return 0;
 }
 
+static void capture_later(Stream *s, Slot *slot, Segs *g, int from_dst, PyObject *hold); /* _bitflip_worker.h */
+
 static PyObject *Stream_write(Stream *s, PyObject *args, PyObject *kw) {
-    static char *kws[] = {"slot", "src", "dst", "n", "scale", "old", "keep", NULL};
-    PyObject *slot_o, *src, *dst, *n, *scale = Py_None;
+    static char *kws[] = {"slot", "src", "dst", "n", "scale", "old", "keep", "hold", NULL};
+    PyObject *slot_o, *src, *dst, *n, *scale = Py_None, *hold = Py_None;
     int old_mode = 0, keep = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|Oii", kws, &slot_o, &src, &dst, &n, &scale, &old_mode, &keep))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|OiiO", kws, &slot_o, &src, &dst, &n, &scale, &old_mode, &keep,
+                                     &hold))
         return NULL;
     if (!PyObject_TypeCheck(slot_o, &SlotType)) { PyErr_SetString(PyExc_TypeError, "slot must be a Slot"); return NULL; }
     if (write_modes_bad(old_mode, keep)) return NULL;
@@ -1120,14 +1154,20 @@ static PyObject *Stream_write(Stream *s, PyObject *args, PyObject *kw) {
     int64_t bits = g.words << s->shift;
     if (s->dense && !segs_have_dst(&g)) { segs_free(&g); return PyLong_FromLong(-1); } /* it writes every word */
     if (enter(s, slot)) { segs_free(&g); return NULL; }
-    int err = 0;
+    int err = 0, later = 0;
     int64_t flips;
     NOGIL_BEGIN(g.words)
-    flips = write_work(s, slot, &g, bits, old_mode, keep, &err);
+    flips = write_work(s, slot, &g, bits, old_mode, keep, &err, hold != Py_None && !s->dense ? &later : NULL);
     NOGIL_END()
     leave(s, slot);
-    segs_free(&g);
+    if (!err && later) capture_later(s, slot, &g, later - 1, hold); /* takes g over */
+    else segs_free(&g);
     return err ? PyErr_NoMemory() : PyLong_FromLongLong(flips);
+}
+
+static PyObject *Stream_wait(Stream *s, PyObject *unused) {
+    if (ready(s, NULL)) return NULL;
+    Py_RETURN_NONE;
 }
 
 static PyObject *Stream_capture(Stream *s, PyObject *args, PyObject *kw) {
@@ -1193,7 +1233,13 @@ static PyMethodDef Stream_methods[] = {
      "writes every word of dst, and returns -1 without one. keep: 1 (or True) keeps the stored words in slot for the "
      "next write (the old contents of a fresh write); 2 keeps what capture(slot, dst, ...) would keep right after (the "
      "old contents of an in-place update with nothing changing dst meanwhile): the stored words but for a NaN, which "
-     "the format's encoder makes canonical."},
+     "the format's encoder makes canonical. hold (a sparse stream's write with keep): the capture of what the slot "
+     "keeps is left to the worker thread, which then reads src or dst; hold is kept alive until it is done, and "
+     "must keep that memory alive and unchanged until the next call on this stream (every call waits for it; "
+     "wait() does only that). The same bits as without."},
+    {"wait", (PyCFunction)Stream_wait, METH_NOARGS,
+     "wait()\n\nWait until the worker thread has run this stream's queued jobs (a capture left to it by write "
+     "included), and let go of what they held."},
     {"write_later", (PyCFunction)(void (*)(void))Stream_write_later, METH_VARARGS | METH_KEYWORDS,
      "write_later(slot, src, dst, n, scale=None, old=0, keep=False, hold=None) -> Ticket\n\nwrite(...) with every "
      "destination given, run by the worker thread; returns at once. hold: objects to keep alive until the job is "

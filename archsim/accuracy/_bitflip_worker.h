@@ -3,8 +3,10 @@
  * A training step of the harness's small models keeps one CPU core busy (torch's second thread does not shorten it:
  * docs/performance.md), so work that nothing needs at once can run on another core: a stored activation's write,
  * until the backward pass reads it; one data type's stream in the optimizer step while the training thread works on
- * another's. Stream.write_later / flip_later queue such a call as a Ticket and return at once; Ticket.wait() gives
- * its result.
+ * another's; the capture that an error's write in place leaves (Stream.write with `hold`: the next write's
+ * candidates and the stored words at them), while the next layer back computes. Stream.write_later / flip_later
+ * queue such a call as a Ticket and return at once; Ticket.wait() gives its result. A left capture is the stream's
+ * own job (capture_later), let go of by its next call.
  *
  * The bits are those of the same calls made in order on one thread: one worker thread runs the jobs first in, first
  * out, and any other call on a stream first waits until the worker has run that stream's jobs (enter ->
@@ -12,7 +14,8 @@
  * objects whose memory the job reads and writes, and its deallocation waits for the job to finish.
  *
  * A forked child has no worker thread: it starts its own at its first ticket (jobs the parent had queued are not
- * the child's to run, and its copies of their streams must not be used).
+ * the child's to run, and its copies of their streams, a stream with a capture left to the worker among them, must
+ * not be used).
  */
 #include <pthread.h>
 #include <time.h>
@@ -20,10 +23,11 @@
 /* After its last job the worker polls for the next one this long before it sleeps. Waking a sleeping thread costs
  * the one that queues the job a system call and, on a virtual machine, an interrupt to the other CPU: about 20 us a
  * job in training here (resnet18-mini, a stored activation every 100 us or so of the forward pass), against 5 us
- * when the worker polls. A forward pass's writes arrive well within it; the worker sleeps through backward. */
+ * when the worker polls. A forward pass's writes arrive well within it, and so do the captures that the errors'
+ * writes leave to it, one a layer back. */
 #define SPIN_NS 2000000
 
-enum { JOB_TICKET = 0, JOB_REFILL = 1 };
+enum { JOB_TICKET = 0, JOB_REFILL = 1, JOB_CAPTURE = 2 };
 
 typedef struct Ticket {
     PyObject_HEAD
@@ -142,10 +146,15 @@ static void run_job(Ticket *t) {
         t->k = flip_work(s, &t->g, bits);
         if (t->k < 0) t->err = 1, t->k = 0;
     } else {
-        t->k = write_work(s, t->slot, &t->g, bits, t->old_mode, t->keep, &t->err);
+        t->k = write_work(s, t->slot, &t->g, bits, t->old_mode, t->keep, &t->err, NULL);
         t->n01 = s->n01;
         t->n10 = s->n10;
     }
+}
+
+/* the capture a write left to the worker (capture_later) */
+static void capture_job(Stream *s) {
+    s->cap_err = capture(s, s->cap_slot, &s->cap_g, s->cap_g.words << s->shift, s->cap_from_dst) != 0;
 }
 
 static int64_t now_ns(void) {
@@ -191,6 +200,11 @@ static void *worker_main(void *unused) {
             pthread_mutex_lock(&W.mu);
             __atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
             __atomic_sub_fetch(&t->s->pending, 1, __ATOMIC_RELEASE);
+        } else if (j->kind == JOB_CAPTURE) {
+            Stream *s = (Stream *)((char *)j - offsetof(Stream, capjob));
+            capture_job(s);
+            pthread_mutex_lock(&W.mu);
+            __atomic_sub_fetch(&s->pending, 1, __ATOMIC_RELEASE);
         } else {
             Stream *s = (Stream *)((char *)j - offsetof(Stream, refill));
             pf_draw(s, PF_REFILL, 1);
@@ -347,6 +361,26 @@ static PyObject *Stream_flip_later(Stream *s, PyObject *args, PyObject *kw) {
     Segs g;
     if (segs_parse(&g, src, dst, n, scale)) return NULL;
     return queue_job(s, NULL, &g, 0, 0, hold);
+}
+
+/* Queue the capture that a sparse write with `hold` (Stream.write) left: the next write's candidates and the stored
+ * words at them, from the write's destination (from_dst) or source, into slot -- the same draws as the write would
+ * have made right after its own, since every other call on the stream waits for it. The stream keeps slot, hold and
+ * g (taken over) until a call lets them go (capture_release). Where no worker thread can start, it is made here. */
+static void capture_later(Stream *s, Slot *slot, Segs *g, int from_dst, PyObject *hold) {
+    s->cap_g = *g;
+    if (g->seg == &g->one) s->cap_g.seg = &s->cap_g.one; /* one segment: it lives in the stream */
+    s->cap_slot = (Slot *)Py_NewRef((PyObject *)slot);
+    s->cap_hold = Py_NewRef(hold);
+    s->cap_from_dst = from_dst;
+    s->cap_err = 0;
+    s->capjob.kind = JOB_CAPTURE;
+    __atomic_add_fetch(&s->pending, 1, __ATOMIC_RELAXED);
+    if (submit(&s->capjob)) {
+        PyErr_Clear();
+        __atomic_sub_fetch(&s->pending, 1, __ATOMIC_RELAXED);
+        capture_job(s);
+    }
 }
 
 /* after a call on the calling thread: queue a refill where the ring runs low and none is under way (GIL held) */

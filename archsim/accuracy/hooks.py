@@ -54,6 +54,10 @@ COPY_FIRST = 1.0
 #: writes, and the optimizer step's, run on the core's worker thread (``Stream.write_later``): below, nearly every
 #: write finds no failing bit in one comparison, cheaper than handing it over
 ASYNC_CANDIDATES = 0.01
+#: expected directional candidates in an error from which its write in place leaves the capture of its buffer's next
+#: old contents to the core's worker thread (``Stream.write`` with ``hold``): below, the capture (about 4 ns a
+#: candidate) is cheaper than handing it over and having the next write wait for it
+DEFER_CANDIDATES = 4096
 #: every-bit rate from which a stream's failing positions are drawn ahead by the worker thread (``Stream.prefetch``),
 #: and the ring they are drawn into (positions): below, a step draws a few thousand positions at most
 PREFETCH_RATE = 1e-4
@@ -160,7 +164,7 @@ class _Port:
     scale -- goes to the core directly, as :func:`through_core` would pass it (the others go through that)."""
 
     __slots__ = ("ws", "rs", "codec", "stats", "slots", "kept", "sym", "emulate", "old", "keep", "cand", "dense",
-                 "int8", "plain", "tickets", "queues_writes")
+                 "int8", "plain", "tickets", "queues_writes", "defers", "defer")
 
     def __init__(self, ws, rs, c: Codec, m: DataTypeErrors, old: int, keep: bool):
         self.ws, self.rs, self.codec, self.stats = ws, rs, c, FlipStats()
@@ -179,9 +183,17 @@ class _Port:
         self.int8 = c.name == "int8"  # words with a per-tensor scale
         self.plain = not (self.int8 or self.emulate)  # float32 words go to the core as they are
         self.tickets: list = []  # writes given to the worker thread whose flips are not yet counted
+        # whether a write in place (store_) may leave the capture of the buffer's old contents for its next write
+        # to the worker thread (a sparse directional stream that keeps them, with candidates worth it); ``defer``:
+        # whether it does now, where a core is spare (Injector.forward)
+        self.defers = self.queues_writes and not self.sym and not self.dense and bool(keep)
+        self.defer = False
 
     def settle(self) -> None:
-        """Wait for the writes given to the worker thread, and count their flips."""
+        """Wait for the writes given to the worker thread, and count their flips; let go of the tensor whose
+        capture it ran last."""
+        if self.defer:
+            self.ws.wait()
         if self.tickets:
             for t in self.tickets:
                 self.count_write(t.wait(), t)
@@ -256,16 +268,29 @@ class _Port:
 
     def store_(self, key, x: torch.Tensor) -> None:
         """:meth:`write` and then :meth:`read` of ``x`` in place, for contiguous CPU float32 words of a plain port:
-        the same calls of the core, with none of the checks (an error, twice a layer a backward pass)."""
+        the same calls of the core, with none of the checks (an error, twice a layer a backward pass).
+
+        With ``defer``, the write leaves the capture of what the buffer's next write overwrites to the worker
+        thread, which reads ``x`` while the next layer back computes (the stream's next call waits for it); a read
+        error that would change ``x`` before then waits for it first. The same bits as without."""
         ws, rs, st = self.ws, self.rs, self.stats
         n, p = x.numel(), x.data_ptr()
+        defer = self.defer and n * self.cand >= DEFER_CANDIDATES
         if ws is not None:
             st.words_written += n
             self.count_write(ws.flip(p, p, n, None) if self.sym
+                             else ws.write(self.slot(key), p, p, n, None, self.old, self.keep, x) if defer
                              else ws.write(self.slot(key), p, p, n, None, self.old, self.keep))
         if rs is not None:
             st.words_read += n
-            st.read_flips += rs.flip(p, p, n, None)
+            if defer:
+                k = rs.flip(p, None, n, None)  # -1: some bit fails, nothing drawn yet
+                if k < 0:
+                    ws.wait()
+                    k = rs.flip(p, p, n, None)
+                st.read_flips += k
+            else:
+                st.read_flips += rs.flip(p, p, n, None)
 
     def write(self, key, new: torch.Tensor, inplace: bool = False) -> torch.Tensor:
         if self.emulate:
@@ -551,6 +576,8 @@ class Injector:
         """Context for a training forward pass: stores saved activations through the error model."""
         self._saved.clear()
         spare = self._spare_core()
+        err = self._ports[_ERR]
+        err.defer = spare and err.defers and self._on[_ERR]
         if not self._on[_ACT]:
             yield
             return

@@ -392,15 +392,20 @@ def test_plain_float32_path_matches_the_general_one(old, rate, fmt):
 @pytest.mark.parametrize("pol", [
     ErrorPolicy.uniform(list(ALL_DATATYPES), 2e-2, "both"),  # dense directional writes and reads
     ErrorPolicy.uniform(list(ALL_DATATYPES), 1e-3, "write"),  # sparse directional writes
+    # sparse directional writes, and reads that fail often right after an error's write (before its left capture)
+    ErrorPolicy(datatypes={dt: DataTypeErrors(write_ber_0to1=6e-3, write_ber_1to0=1e-6, read_ber=2e-4)
+                           for dt in ALL_DATATYPES}),
     ErrorPolicy.uniform(list(ALL_DATATYPES), 1e-2, "write", "symmetric"),
     ErrorPolicy(datatypes={dt: DataTypeErrors(write_ber_0to1=3e-2, write_ber_1to0=1e-3, read_ber=1e-4, format="bf16",
                                               emulate_storage=True) for dt in ALL_DATATYPES}),
-], ids=["dense-both", "sparse-write", "symmetric", "bf16-emulated"])
+], ids=["dense-both", "sparse-write", "sparse-both", "symmetric", "bf16-emulated"])
 def test_worker_thread_gives_the_same_bits(digits, pol, monkeypatch):
-    """Writes run on the core's worker thread (every activation write queued: ASYNC_CANDIDATES 0) train exactly
-    as without the thread: same weights, same flip counts, per data type."""
+    """Writes run on the core's worker thread (every activation write queued: ASYNC_CANDIDATES 0, and every error's
+    write in place leaves its capture to it where the stream is sparse: DEFER_CANDIDATES 0) train exactly as
+    without the thread: same weights, same flip counts, per data type."""
     import archsim.accuracy.hooks as hooks
     monkeypatch.setattr(hooks, "ASYNC_CANDIDATES", 0.0)
+    monkeypatch.setattr(hooks, "DEFER_CANDIDATES", 0.0)
     net, batches = tiny_net(), _batches(digits)
     on, off = Injector(pol, seed=7, thread=True), Injector(pol, seed=7, thread=False)
     m_on, _ = _run(net, batches, on)
@@ -411,6 +416,10 @@ def test_worker_thread_gives_the_same_bits(digits, pol, monkeypatch):
     assert _same_params(m_on, m_off)
     assert on.summary() == off.summary()
     assert sum(s.flips for s in on.stats.values()) > 0
+    err = on._ports[DataType.ERROR]
+    assert err.defer == (err.defers and on._spare_core())  # as the last forward pass set it
+    assert err.defers == (not err.sym and not err.dense)
+    assert not off._ports[DataType.ERROR].defer
 
 
 def test_stats_wait_for_queued_writes(digits, monkeypatch):

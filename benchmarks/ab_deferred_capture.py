@@ -1,0 +1,95 @@
+"""Benchmark (not a test): whole injected steps with and without the errors' deferred capture, round by round.
+
+    .venv/bin/python benchmarks/ab_deferred_capture.py CASE [CASE ...] [--rounds 12] [--steps 3]
+        [--workload resnet18-mini] [--image-size N] [--defer-candidates N]
+
+CASE as in ab_core.py (``V/NS``, or ``KIND:RATE:MODEL``). With the worker thread, an error's write in place leaves
+the capture of its buffer's next old contents to the worker where the stream is sparse (``hooks._Port.defers``);
+this turns that off in one of each pair of runs. Each round makes both runs from the same seed (new weights, one
+clean and one injected step, then a timed block of injected steps), alternating which goes first, and the pair's
+difference is taken within the round: this machine's speed drifts by more from minute to minute than the change
+is worth. The two runs give the same bits (their flip counts are compared). Prints the median step of each and the
+median of the paired differences, "on - off" (below 0: the deferral saves that much a step).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+import torch
+
+import archsim.accuracy.hooks as hooks
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ab_core import policy  # noqa: E402
+from archsim.accuracy.data import load_digits  # noqa: E402
+from archsim.accuracy.train import data_for, network_for  # noqa: E402
+from archsim.datatypes import DataType  # noqa: E402
+from bench_injection import Runner  # noqa: E402
+
+
+class _Counted:
+    """A write stream whose writes that leave their capture to the worker (a ``hold`` given) are counted; in both
+    runs of a pair, so that both pay for the extra Python call."""
+
+    def __init__(self, stream):
+        self.stream, self.left = stream, 0
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+    def write(self, *args):
+        self.left += len(args) == 8
+        return self.stream.write(*args)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("cases", nargs="+")
+    ap.add_argument("--rounds", type=int, default=12)
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--workload", default="resnet18-mini")
+    ap.add_argument("--image-size", type=int, default=None, help="resize the digits to N x N (default: as training)")
+    ap.add_argument("--defer-candidates", type=float, default=None,
+                    help="hooks.DEFER_CANDIDATES for the runs with the deferral (default: as it is)")
+    args = ap.parse_args()
+    if args.defer_candidates is not None:
+        hooks.DEFER_CANDIDATES = args.defer_candidates
+    torch.set_num_threads(1)
+    data = data_for(args.workload, load_digits(), args.image_size)
+    net = network_for(args.workload, data)
+    print(f"{args.workload}, {data.x_train.shape[-1]} x {data.x_train.shape[-2]} inputs, batch 32, {args.rounds} "
+          f"rounds of {args.steps} injected steps a run; ms a step")
+    for case in args.cases:
+        pol = policy(case)
+        times: dict[bool, list[float]] = {True: [], False: []}
+        diffs: list[float] = []
+        deferred = False
+        for r in range(args.rounds):
+            got, flips = {}, {}
+            for on in ((True, False) if r % 2 == 0 else (False, True)):
+                run = Runner(net, data, pol, 32, seed=r, thread=True)
+                err = run.inj._ports[DataType.ERROR]
+                err.defers = err.defers and on
+                if err.ws is not None:
+                    err.ws = _Counted(err.ws)
+                run.clean_block(1)
+                run.block(1)
+                got[on] = run.block(args.steps) * 1e3
+                flips[on] = run.flips_per_step
+                deferred |= getattr(err.ws, "left", 0) > 0
+                times[on].append(got[on])
+            if flips[True] != flips[False]:
+                raise SystemExit(f"{case}: round {r} flipped {flips[True]} bits a step with the deferral and "
+                                 f"{flips[False]} without: not the same bits")
+            diffs.append(got[True] - got[False])
+        note = "" if deferred else ("  (no capture was left to the worker: no spare core, no sparse directional "
+                                    "errors, or none of DEFER_CANDIDATES)")
+        print(f"{case}: on {statistics.median(times[True]):.1f}, off {statistics.median(times[False]):.1f}, "
+              f"on - off {statistics.median(diffs):+.1f} (pairs from {min(diffs):+.1f} to {max(diffs):+.1f}){note}")
+
+
+if __name__ == "__main__":
+    main()
