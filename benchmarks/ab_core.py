@@ -102,21 +102,31 @@ def timed_run(net, data, pol: ErrorPolicy, seed: int, thread: bool = True,
     return run, clock
 
 
+def case_args(ap: argparse.ArgumentParser, rounds: int) -> None:
+    """The arguments that this benchmark shares with core_share.py and ab_deferred_capture.py."""
+    ap.add_argument("cases", nargs="+")
+    ap.add_argument("--rounds", type=int, default=rounds)
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--workload", default="resnet18-mini")
+    ap.add_argument("--image-size", type=int, default=None, help="resize the digits to N x N (default: as training)")
+
+
+def case_net(args: argparse.Namespace):
+    """(data, network) of ``case_args``' workload and image size, torch on one thread."""
+    torch.set_num_threads(1)
+    data = data_for(args.workload, load_digits(), args.image_size)
+    return data, network_for(args.workload, data)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("a")
     ap.add_argument("b")
-    ap.add_argument("cases", nargs="+")
-    ap.add_argument("--rounds", type=int, default=24)
-    ap.add_argument("--steps", type=int, default=3)
-    ap.add_argument("--workload", default="resnet18-mini")
+    case_args(ap, 24)
     ap.add_argument("--no-worker", action="store_true", help="every core call on the training thread, all timed")
-    ap.add_argument("--image-size", type=int, default=None, help="resize the digits to N x N (default: as training)")
     args = ap.parse_args()
-    torch.set_num_threads(1)
+    data, net = case_net(args)
     builds = [load_build(args.a, "build_a"), load_build(args.b, "build_b")]
-    data = data_for(args.workload, load_digits(), args.image_size)
-    net = network_for(args.workload, data)
     for case in args.cases:
         pol = policy(case)
         times: list[list[float]] = [[], []]

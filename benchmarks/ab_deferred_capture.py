@@ -18,14 +18,10 @@ import statistics
 import sys
 from pathlib import Path
 
-import torch
-
 import archsim.accuracy.hooks as hooks
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ab_core import policy  # noqa: E402
-from archsim.accuracy.data import load_digits  # noqa: E402
-from archsim.accuracy.train import data_for, network_for  # noqa: E402
+from ab_core import case_args, case_net, policy  # noqa: E402
 from archsim.datatypes import DataType  # noqa: E402
 from bench_injection import Runner  # noqa: E402
 
@@ -47,19 +43,13 @@ class _Counted:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("cases", nargs="+")
-    ap.add_argument("--rounds", type=int, default=12)
-    ap.add_argument("--steps", type=int, default=3)
-    ap.add_argument("--workload", default="resnet18-mini")
-    ap.add_argument("--image-size", type=int, default=None, help="resize the digits to N x N (default: as training)")
+    case_args(ap, 12)
     ap.add_argument("--defer-candidates", type=float, default=None,
                     help="hooks.DEFER_CANDIDATES for the runs with the deferral (default: as it is)")
     args = ap.parse_args()
     if args.defer_candidates is not None:
         hooks.DEFER_CANDIDATES = args.defer_candidates
-    torch.set_num_threads(1)
-    data = data_for(args.workload, load_digits(), args.image_size)
-    net = network_for(args.workload, data)
+    data, net = case_net(args)
     print(f"{args.workload}, {data.x_train.shape[-1]} x {data.x_train.shape[-2]} inputs, batch 32, {args.rounds} "
           f"rounds of {args.steps} injected steps a run; ms a step")
     for case in args.cases:

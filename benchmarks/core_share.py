@@ -22,28 +22,18 @@ import statistics
 import sys
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ab_core import policy, timed_run  # noqa: E402
-from archsim.accuracy.data import load_digits  # noqa: E402
-from archsim.accuracy.train import data_for, network_for  # noqa: E402
+from ab_core import case_args, case_net, policy, timed_run  # noqa: E402
 from bench_injection import Runner  # noqa: E402
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("cases", nargs="+")
-    ap.add_argument("--rounds", type=int, default=24)
-    ap.add_argument("--steps", type=int, default=3)
-    ap.add_argument("--workload", default="resnet18-mini")
-    ap.add_argument("--image-size", type=int, default=None, help="resize the digits to N x N (default: as training)")
+    case_args(ap, 24)
     ap.add_argument("--no-worker", action="store_true", help="no worker thread for the injection, as the study trains")
     args = ap.parse_args()
     thread = not args.no_worker
-    torch.set_num_threads(1)
-    data = data_for(args.workload, load_digits(), args.image_size)
-    net = network_for(args.workload, data)
+    data, net = case_net(args)
     print("| case | clean ms | injected ms | x clean | core ms | beyond clean, outside the core, ms | "
           "the core's budget for 1.5x, ms |")
     print("|---|---|---|---|---|---|---|")
