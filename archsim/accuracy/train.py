@@ -33,8 +33,9 @@ class TrainSettings(BaseModel):
     threads: int = Field(1, ge=1, le=1024, description="torch intra-op threads (1: same numbers on every machine)")
     injection_thread: bool = Field(
         True, description="run the injection work that nothing needs at once (stored activations' writes, the "
-        "optimizer step's gradient and weight writes) on a second thread, where the process may use two or more "
-        "cores: the same bits either way, the step sooner (docs/performance.md)")
+        "optimizer step's gradient and weight writes, the captures that errors' writes leave) on a second thread, "
+        "where the process may use two or more cores: the same bits either way, the step sooner "
+        "(docs/performance.md)")
     train_samples: int | None = Field(None, ge=1, description="use only the first N training samples")
     eval_batch_size: int = Field(512, ge=1, le=65_536)
     schedule: Literal["cosine", "constant"] = Field(
