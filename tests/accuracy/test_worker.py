@@ -249,3 +249,39 @@ def test_prefetching_stream_refuses_what_would_draw_beside_it():
     from archsim.accuracy.formats import codec
     with pytest.raises(ValueError, match="every-bit"):
         write_stream(1, 1e-2, 1e-3, codec("fp32")).prefetch(1 << 12)
+
+
+def test_a_stream_in_use_on_another_thread_refuses_a_second_call():
+    """A long call releases the GIL while it works; another Python thread that calls the same stream (or uses its
+    slot) meanwhile gets a RuntimeError instead of racing on its state, and the long calls give what they give
+    alone."""
+    import threading
+    import time
+    n = 1 << 22  # 4 M words: some milliseconds a call, without the GIL
+    x, y = _data(n, 8), torch.empty(n)
+    s, ref = _stream("sparse_hi", "fp32", 4), _stream("sparse_hi", "fp32", 4)
+    slot, ref_slot = Slot(), Slot()
+    calls, got, errors = 6, [], []
+
+    def long_calls():
+        for _ in range(calls):
+            got.append(s.write(slot, x.data_ptr(), y.data_ptr(), n, None, 0, True))
+
+    t = threading.Thread(target=long_calls)
+    t.start()
+    small = torch.ones(8)
+    end = time.monotonic() + 30
+    while t.is_alive() and time.monotonic() < end:
+        try:
+            s.flip(small.data_ptr(), small.data_ptr(), 8)  # a stream of writes: flip raises too where it is busy
+        except RuntimeError as e:
+            errors.append(str(e))
+        try:
+            s.positions(0)
+        except RuntimeError as e:
+            errors.append(str(e))
+    t.join()
+    assert errors and all("two threads" in e for e in errors)
+    z = torch.empty(n)
+    want = [ref.write(ref_slot, x.data_ptr(), z.data_ptr(), n, None, 0, True) for _ in range(calls)]
+    assert got == want and torch.equal(y.view(torch.int32), z.view(torch.int32))
