@@ -1136,32 +1136,40 @@ static int write_modes_bad(int old_mode, int keep) {
     return 0;
 }
 
+/* the arguments of write and write_later (their docstrings), parsed and checked; g is to be freed (or taken over) */
+typedef struct { Slot *slot; Segs g; int old_mode, keep; PyObject *hold; } WriteArgs;
+
+static int write_args(Stream *s, PyObject *args, PyObject *kw, const char *what, WriteArgs *a) {
+    static char *kws[] = {"slot", "src", "dst", "n", "scale", "old", "keep", "hold", NULL};
+    PyObject *slot_o, *src, *dst, *n, *scale = Py_None;
+    a->old_mode = a->keep = 0;
+    a->hold = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|OiiO", kws, &slot_o, &src, &dst, &n, &scale, &a->old_mode,
+                                     &a->keep, &a->hold))
+        return -1;
+    if (!PyObject_TypeCheck(slot_o, &SlotType)) { PyErr_SetString(PyExc_TypeError, "slot must be a Slot"); return -1; }
+    if (write_modes_bad(a->old_mode, a->keep) || pf_refuse(s, what)) return -1;
+    a->slot = (Slot *)slot_o;
+    return segs_parse(&a->g, src, dst, n, scale);
+}
+
 static void capture_later(Stream *s, Slot *slot, Segs *g, int from_dst, PyObject *hold); /* _bitflip_worker.h */
 
 static PyObject *Stream_write(Stream *s, PyObject *args, PyObject *kw) {
-    static char *kws[] = {"slot", "src", "dst", "n", "scale", "old", "keep", "hold", NULL};
-    PyObject *slot_o, *src, *dst, *n, *scale = Py_None, *hold = Py_None;
-    int old_mode = 0, keep = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|OiiO", kws, &slot_o, &src, &dst, &n, &scale, &old_mode, &keep,
-                                     &hold))
-        return NULL;
-    if (!PyObject_TypeCheck(slot_o, &SlotType)) { PyErr_SetString(PyExc_TypeError, "slot must be a Slot"); return NULL; }
-    if (write_modes_bad(old_mode, keep)) return NULL;
-    if (pf_refuse(s, "write")) return NULL;
-    Slot *slot = (Slot *)slot_o;
-    Segs g;
-    if (segs_parse(&g, src, dst, n, scale)) return NULL;
-    int64_t bits = g.words << s->shift;
-    if (s->dense && !segs_have_dst(&g)) { segs_free(&g); return PyLong_FromLong(-1); } /* it writes every word */
-    if (enter(s, slot)) { segs_free(&g); return NULL; }
+    WriteArgs a;
+    if (write_args(s, args, kw, "write", &a)) return NULL;
+    Segs *g = &a.g;
+    int64_t bits = g->words << s->shift;
+    if (s->dense && !segs_have_dst(g)) { segs_free(g); return PyLong_FromLong(-1); } /* it writes every word */
+    if (enter(s, a.slot)) { segs_free(g); return NULL; }
     int err = 0, later = 0;
     int64_t flips;
-    NOGIL_BEGIN(g.words)
-    flips = write_work(s, slot, &g, bits, old_mode, keep, &err, hold != Py_None && !s->dense ? &later : NULL);
+    NOGIL_BEGIN(g->words)
+    flips = write_work(s, a.slot, g, bits, a.old_mode, a.keep, &err, a.hold != Py_None && !s->dense ? &later : NULL);
     NOGIL_END()
-    leave(s, slot);
-    if (!err && later) capture_later(s, slot, &g, later - 1, hold); /* takes g over */
-    else segs_free(&g);
+    leave(s, a.slot);
+    if (!err && later) capture_later(s, a.slot, g, later - 1, a.hold); /* takes g over */
+    else segs_free(g);
     return err ? PyErr_NoMemory() : PyLong_FromLongLong(flips);
 }
 

@@ -340,18 +340,9 @@ static PyObject *queue_job(Stream *s, Slot *slot, Segs *g, int old_mode, int kee
 }
 
 static PyObject *Stream_write_later(Stream *s, PyObject *args, PyObject *kw) {
-    static char *kws[] = {"slot", "src", "dst", "n", "scale", "old", "keep", "hold", NULL};
-    PyObject *slot_o, *src, *dst, *n, *scale = Py_None, *hold = Py_None;
-    int old_mode = 0, keep = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OOOO|OiiO", kws, &slot_o, &src, &dst, &n, &scale, &old_mode, &keep,
-                                     &hold))
-        return NULL;
-    if (!PyObject_TypeCheck(slot_o, &SlotType)) { PyErr_SetString(PyExc_TypeError, "slot must be a Slot"); return NULL; }
-    if (write_modes_bad(old_mode, keep)) return NULL;
-    if (pf_refuse(s, "write_later")) return NULL;
-    Segs g;
-    if (segs_parse(&g, src, dst, n, scale)) return NULL;
-    return queue_job(s, (Slot *)slot_o, &g, old_mode, keep, hold);
+    WriteArgs a;
+    if (write_args(s, args, kw, "write_later", &a)) return NULL;
+    return queue_job(s, a.slot, &a.g, a.old_mode, a.keep, a.hold);
 }
 
 static PyObject *Stream_flip_later(Stream *s, PyObject *args, PyObject *kw) {
