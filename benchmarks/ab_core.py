@@ -103,7 +103,8 @@ def timed_run(net, data, pol: ErrorPolicy, seed: int, thread: bool = True,
 
 
 def case_args(ap: argparse.ArgumentParser, rounds: int) -> None:
-    """The arguments that this benchmark shares with core_share.py and ab_deferred_capture.py."""
+    """The arguments that this benchmark shares with core_share.py and ab_deferred_capture.py (dense_threshold.py
+    shares ``--workload``, ``--image-size`` and :func:`case_net`)."""
     ap.add_argument("cases", nargs="+")
     ap.add_argument("--rounds", type=int, default=rounds)
     ap.add_argument("--steps", type=int, default=3)

@@ -21,15 +21,11 @@ import sys
 import time
 from pathlib import Path
 
-import torch
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import archsim.accuracy.inject as inject  # noqa: E402
-from ab_core import _Timed  # noqa: E402  (a write stream whose core calls add to a clock)
-from archsim.accuracy.data import load_digits  # noqa: E402
+from ab_core import _Timed, case_net  # noqa: E402  (_Timed: a write stream whose core calls add to a clock)
 from archsim.accuracy.formats import FORMATS, codec  # noqa: E402
 from archsim.accuracy.policy import DataTypeErrors, ErrorPolicy  # noqa: E402
-from archsim.accuracy.train import data_for, network_for  # noqa: E402
 from archsim.datatypes import ALL_DATATYPES, DataType  # noqa: E402
 from bench_injection import Runner  # noqa: E402
 
@@ -77,9 +73,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--worker", action="store_true", help="let the injector use the core's worker thread")
     a = ap.parse_args()
-    torch.set_num_threads(1)
-    data = data_for(a.workload, load_digits(), a.image_size)
-    net = network_for(a.workload, data)
+    data, net = case_net(a)
     dts = {DataType(d) for d in a.datatypes}
     print(f"{a.workload}, {a.format}, 1->0 / 0->1 = {a.ratio:g}, {sorted(d.value for d in dts)}, "
           f"{'with' if a.worker else 'no'} worker thread; medians of {a.rounds} rounds of {a.steps} steps")

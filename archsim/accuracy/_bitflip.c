@@ -355,6 +355,12 @@ static int segs_parse(Segs *g, PyObject *src, PyObject *dst, PyObject *n, PyObje
     return 0;
 }
 
+/* *to takes g over (g's own memory may go): a lone segment lives in the Segs itself, so it moves with it */
+static void segs_move(Segs *to, const Segs *g) {
+    *to = *g;
+    if (g->seg == &g->one) to->seg = &to->one;
+}
+
 static int segs_have_dst(const Segs *g) {
     for (Py_ssize_t i = 0; i < g->k; i++)
         if (g->seg[i].n && !g->seg[i].dst) return 0;
@@ -1117,12 +1123,13 @@ static int64_t write_work(Stream *s, Slot *slot, const Segs *g, int64_t bits, in
         segs_copy(g);
         apply_fails(s, g);
     }
-    if (keep && later) {
-        if (use_slot && slot->bits == bits && !slot->dense) slot->bits = -1; /* used up until the capture keeps */
-        *later = 1 + (flips > 0);
-    } else if (keep) *err = capture(s, slot, g, bits, flips > 0); /* KEEP_STORED and KEEP_RESTORED alike */
-    else if (use_slot && slot->bits == bits && !slot->dense)
-        slot->bits = -1; /* the slot's candidates were these old contents: used up */
+    if (keep && !later) {
+        *err = capture(s, slot, g, bits, flips > 0); /* KEEP_STORED and KEEP_RESTORED alike */
+        return flips;
+    }
+    if (use_slot && slot->bits == bits && !slot->dense)
+        slot->bits = -1; /* the slot's candidates were these old contents: used up (until a capture left keeps) */
+    if (keep) *later = 1 + (flips > 0);
     return flips;
 }
 

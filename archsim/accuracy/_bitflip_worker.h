@@ -320,8 +320,7 @@ static PyObject *queue_job(Stream *s, Slot *slot, Segs *g, int old_mode, int kee
     Ticket *t = PyObject_New(Ticket, &TicketType);
     if (!t) { segs_free(g); return NULL; }
     t->job.kind = JOB_TICKET;
-    t->g = *g;
-    if (g->seg == &g->one) t->g.seg = &t->g.one; /* one segment: it lives in the ticket */
+    segs_move(&t->g, g);
     t->s = (Stream *)Py_NewRef((PyObject *)s);
     t->slot = slot ? (Slot *)Py_NewRef((PyObject *)slot) : NULL;
     t->hold = Py_NewRef(hold);
@@ -359,8 +358,7 @@ static PyObject *Stream_flip_later(Stream *s, PyObject *args, PyObject *kw) {
  * have made right after its own, since every other call on the stream waits for it. The stream keeps slot, hold and
  * g (taken over) until a call lets them go (capture_release). Where no worker thread can start, it is made here. */
 static void capture_later(Stream *s, Slot *slot, Segs *g, int from_dst, PyObject *hold) {
-    s->cap_g = *g;
-    if (g->seg == &g->one) s->cap_g.seg = &s->cap_g.one; /* one segment: it lives in the stream */
+    segs_move(&s->cap_g, g);
     s->cap_slot = (Slot *)Py_NewRef((PyObject *)slot);
     s->cap_hold = Py_NewRef(hold);
     s->cap_from_dst = from_dst;
