@@ -48,21 +48,29 @@ class RunStats:
 Progress = Callable[[dict], None]
 
 
-def run_tasks(tasks: list[dict], store: ResultStore, backend: str = "local", workers: int | None = None,
-              on_done: Progress | None = None, stop_after: int | None = None,
-              ray_address: str | None = None) -> RunStats:
-    """Compute every task of ``tasks`` that ``store`` lacks; ``on_done(result)`` after each stored result."""
-    if backend not in BACKENDS:
-        raise ValueError(f"--backend: unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
-    if workers is not None and workers < 1:
-        raise ValueError(f"--workers must be >= 1, got {workers}")
+def outstanding(tasks: list[dict], store: ResultStore) -> tuple[int, list[dict]]:
+    """The number of distinct tasks in ``tasks`` and those of them that ``store`` lacks (each task file is read
+    once)."""
     seen: set[str] = set()
     pending = []
     for t in tasks:
         if t["key"] not in seen and not store.has(t["key"]):
             pending.append(t)
         seen.add(t["key"])
-    stats = RunStats(total=len(seen), skipped=len(seen) - len(pending), computed=0)
+    return len(seen), pending
+
+
+def run_tasks(tasks: list[dict], store: ResultStore, backend: str = "local", workers: int | None = None,
+              on_done: Progress | None = None, stop_after: int | None = None,
+              ray_address: str | None = None, todo: tuple[int, list[dict]] | None = None) -> RunStats:
+    """Compute every task of ``tasks`` that ``store`` lacks; ``on_done(result)`` after each stored result.
+    ``todo``: what :func:`outstanding` said of ``tasks`` and ``store``, where the caller asked already."""
+    if backend not in BACKENDS:
+        raise ValueError(f"--backend: unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {workers}")
+    total, pending = outstanding(tasks, store) if todo is None else todo
+    stats = RunStats(total=total, skipped=total - len(pending), computed=0)
     if not pending:
         return stats
     workers = workers or usable_cpus()

@@ -8,7 +8,7 @@ from typing import Callable
 from .analysis import build_rows, headline, recommend
 from .points import DesignPoint, attach_tasks, expand
 from .report import plot, write_outputs
-from .runner import RunStats, run_tasks
+from .runner import RunStats, outstanding, run_tasks
 from .spec import StudySpec
 from .store import ResultStore
 
@@ -59,9 +59,10 @@ def run_study(spec: StudySpec, out: str | pathlib.Path, backend: str = "local", 
     out = pathlib.Path(out)
     store = ResultStore(out)
     points, tasks = plan(spec)
+    todo = outstanding(tasks, store)
     if on_start:
-        on_start(len(tasks), sum(store.has(t["key"]) for t in tasks))
-    stats = run_tasks(tasks, store, backend, workers, on_done, stop_after, ray_address)
+        on_start(todo[0], todo[0] - len(todo[1]))
+    stats = run_tasks(tasks, store, backend, workers, on_done, stop_after, ray_address, todo)
     rows = build_rows(points, store)
     recs = recommend(rows, spec.accuracy_drop_pp)
     head = headline(rows, recs, spec.accuracy_drop_pp)

@@ -67,7 +67,8 @@ def test_small_study_writes_every_output(reference):
         assert mram["mram/iso-area"]["capacity_kib"] > base["capacity_kib"] == mram["mram/iso-capacity"]["capacity_kib"]
         # SECDED's check bits take area: less data fits in the same area, and each access costs more
         assert mram["mram+secded/iso-area"]["capacity_kib"] < mram["mram/iso-area"]["capacity_kib"]
-        assert mram["mram+secded/iso-capacity"]["scratchpad_energy_j"] > mram["mram/iso-capacity"]["scratchpad_energy_j"]
+        secded, plain = mram["mram+secded/iso-capacity"], mram["mram/iso-capacity"]
+        assert secded["scratchpad_energy_j"] > plain["scratchpad_energy_j"]
         assert set(h["mram"]) == set(mram)
     with open(out / "points.csv") as fh:
         assert len(fh.read().splitlines()) == len(pts) + 1
@@ -102,6 +103,40 @@ def test_damaged_task_file_is_computed_again(reference, tmp_path):
     assert _study(spec, out, "--no-plots") == 0
     assert sorted(_computed(out)[len(before):]) == sorted(p.stem for p in damaged)
     assert _points(out) == _points(ref_out)
+
+
+def test_resumed_study_reads_each_task_file_once_to_plan(reference, tmp_path, monkeypatch):
+    """A rerun of a finished study computes nothing, and reads each task's file once before it builds the rows:
+    the start-up count and the runner share the answer to which tasks are finished."""
+    import collections
+    import shutil
+
+    import archsim.study.study as study
+    from archsim.study.spec import load_spec
+    from archsim.study.store import ResultStore
+
+    spec, ref_out = reference
+    out = tmp_path / "out"
+    shutil.copytree(ref_out, out)
+    reads, planned = collections.Counter(), []
+    get, build_rows = ResultStore.get, study.build_rows
+
+    def counted(self, key):
+        reads[key] += 1
+        return get(self, key)
+
+    def rows(*a, **kw):
+        planned.append(dict(reads))
+        return build_rows(*a, **kw)
+
+    monkeypatch.setattr(ResultStore, "get", counted)
+    monkeypatch.setattr(study, "build_rows", rows)
+    started = []
+    res = study.run_study(load_spec(spec), out, "serial", plots=False,
+                          on_start=lambda total, done: started.append((total, done)))
+    keys = {p.stem for p in (out / "tasks").glob("*.json")}
+    assert started == [(len(keys), len(keys))] and res.stats.computed == 0 and res.stats.skipped == len(keys)
+    assert planned == [{k: 1 for k in keys}]
 
 
 def test_killed_sweep_loses_only_tasks_in_flight(reference, tmp_path):
