@@ -92,8 +92,8 @@ class ErrorPolicy(_Strict):
         return {dt.value: m.model_dump() | {"write_ber": m.write_ber} for dt, m in self.datatypes.items()}
 
     @classmethod
-    def uniform(cls, dts, rate: float, kind: Literal["write", "read"] = "write", write_model: WriteModel = "directional",
-                formats: dict | None = None, **kw) -> "ErrorPolicy":
+    def uniform(cls, dts, rate: float, kind: Literal["write", "read"] = "write",
+                write_model: WriteModel = "directional", formats: dict | None = None, **kw) -> "ErrorPolicy":
         """The same rate for each data type in ``dts`` (both write directions, or reads)."""
         models = {}
         for d in dts:

@@ -107,7 +107,8 @@ class SweepResult:
             ax.errorbar(x, y, yerr=[lo, hi], marker="o", capsize=3, label=dt)
         if rates:
             ax.set_xscale("log")
-        ax.set_xlabel(f"bit error rate per bit ({self.kind}, {self.write_model if self.kind == 'write' else 'every bit'})")
+        model = self.write_model if self.kind == "write" else "every bit"
+        ax.set_xlabel(f"bit error rate per bit ({self.kind}, {model})")
         ax.set_ylabel("final test accuracy")
         nseeds = len({p.seed for p in self.points})
         # the network's name carries its adaptation to the data (resnet18-mini(in_channels=1, input_size=8, ...)):

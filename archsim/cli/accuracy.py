@@ -33,7 +33,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="train: clean vs injected run; sweep: accuracy vs bit error rate")
     p.add_argument("--sweep", action="store_true", help="same as the `sweep` action")
     g = p.add_argument_group("network and data")
-    g.add_argument("--workload", type=nonempty, default="resnet18-mini", help="registered network (see `archsim workloads`)")
+    g.add_argument("--workload", type=nonempty, default="resnet18-mini",
+                   help="registered network (see `archsim workloads`)")
     g.add_argument("--dataset", default="digits", choices=("digits", "cifar10", "cifar100"),
                    help="digits is embedded (scikit-learn); CIFAR needs --data-dir")
     g.add_argument("--data-dir", type=nonempty, default=None, help="folder with the CIFAR python-pickle batches")
@@ -42,8 +43,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "cannot take that: 32 for vgg16-mini on digits)")
     g.add_argument("--train-samples", type=int, default=None, help="use only the first N training samples")
     g = p.add_argument_group("errors")
-    g.add_argument("--config", type=nonempty, default=None, help="archsim config (YAML/TOML): rates and formats per data type "
-                   "from its scratchpad partitions and their technology models")
+    g.add_argument("--config", type=nonempty, default=None,
+                   help="archsim config (YAML/TOML): rates and formats per data type from its scratchpad partitions "
+                        "and their technology models")
     g.add_argument("--inject", action="append", default=[], metavar="DT[:KIND]=RATE",
                    help="explicit per-bit rate, overrides the config; KIND: write (both directions, default), "
                         "read, 0to1, 1to0. Repeatable, e.g. --inject weight=1e-4 --inject activation:read=1e-6")
@@ -208,11 +210,12 @@ def _run_train(args, settings, data, net, console) -> int:
     console.print(t)
     if cmp.injected.stats:
         console.print(_flips_table(policy, cmp.injected.stats))
+    drop = 100 * (cmp.clean.final_accuracy - cmp.injected.final_accuracy)
     console.print(f"final accuracy: clean {_pct(cmp.clean.final_accuracy)}, injected "
-                  f"{_pct(cmp.injected.final_accuracy)} (drop {100 * (cmp.clean.final_accuracy - cmp.injected.final_accuracy):+.1f} points)")
+                  f"{_pct(cmp.injected.final_accuracy)} (drop {drop:+.1f} points)")
     if args.json:
-        out = {"command": "accuracy", "workload": args.workload, "network": net.name, "dataset": data.name, "seed": args.seed,
-               "settings": settings.model_dump(), **cmp.as_dict()}
+        out = {"command": "accuracy", "workload": args.workload, "network": net.name, "dataset": data.name,
+               "seed": args.seed, "settings": settings.model_dump(), **cmp.as_dict()}
         atomic_write_text(args.json, json.dumps(out, indent=2, default=str) + "\n")
     return 0
 
@@ -284,8 +287,8 @@ def _run_sweep(args, settings, data, net, console) -> int:
         t.add_row(label, *cells)
     console.print(t)
     if args.json:  # first: a plot that cannot be written must not lose the sweep's numbers
-        atomic_write_text(args.json, json.dumps({"command": "accuracy sweep", **res.as_dict(), "workload": args.workload,
-                                                 "network": net.name}, indent=2, default=str) + "\n")
+        out = {"command": "accuracy sweep", **res.as_dict(), "workload": args.workload, "network": net.name}
+        atomic_write_text(args.json, json.dumps(out, indent=2, default=str) + "\n")
     if args.plot:
         try:
             res.plot(args.plot)

@@ -55,7 +55,8 @@ def run(args) -> int:
 
     table = Table(title=f"MTJ write per bit: Delta={mtj.delta:g}, Ic0 P>AP {mtj.ic0_p2ap_ua:.1f} uA, "
                   f"AP>P {mtj.ic0_ap2p_ua:.1f} uA, t_D {mtj.t_d_ns:.2f} ns; bit 0->1 = P>AP",
-                  box=box.SIMPLE_HEAD, caption="regime: prec = precessional, therm = thermally activated, inter = intermediate")
+                  box=box.SIMPLE_HEAD,
+                  caption="regime: prec = precessional, therm = thermally activated, inter = intermediate")
     for col in ("V", "pulse\nns", "I uA\nP>AP/AP>P", "E pJ/bit\nP>AP/AP>P", "WER\nP>AP", "WER\nAP>P",
                 "regime\nP>AP/AP>P"):
         table.add_column(col, justify="right", no_wrap=True)

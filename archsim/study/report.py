@@ -108,7 +108,8 @@ def markdown(rows: list[dict], head: list[dict], bound_pp: float, front_rows: in
         out.append("| " + " | ".join(cells) + " |")
     out += ["", f"Write energy saved by the write point alone (every data type in MRAM; largest saving vs MRAM at the "
             f"nominal point, same scenario and ECC, with accuracy drop <= {bound_pp:g} pp):", "",
-            "| network | configuration | write saving x | x SRAM (total) | acc % | drop pp |", "|---|---|---|---|---|---|"]
+            "| network | configuration | write saving x | x SRAM (total) | acc % | drop pp |",
+            "|---|---|---|---|---|---|"]
     for h in head:
         out.append("| " + " | ".join([h["network"], *_relaxed_cells(h.get("relaxed_write"), code=True)]) + " |")
     for h in head:

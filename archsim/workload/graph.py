@@ -210,7 +210,8 @@ class NetworkBuilder:
         c, h, w = self.shape(x)
         kh, kw = (kernel, kernel) if isinstance(kernel, int) else tuple(kernel)
         if groups < 1 or c % groups or out_channels % groups:
-            raise GraphError(f"conv {name or ''}: groups={groups} must divide in ({c}) and out ({out_channels}) channels")
+            raise GraphError(f"conv {name or ''}: groups={groups} must divide in ({c}) and out ({out_channels}) "
+                             "channels")
         ho = conv_out(h, kh, stride, padding, ceil_mode)
         wo = conv_out(w, kw, stride, padding, ceil_mode)
         return self._add(Layer(self._name("conv", name), "conv", (x,), (c, h, w), (out_channels, ho, wo),

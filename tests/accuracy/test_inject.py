@@ -26,7 +26,8 @@ from hypothesis import given, settings, strategies as st
 from archsim.accuracy import _bitflip
 from archsim.accuracy.formats import FORMATS, codec
 from archsim.accuracy.inject import (DENSE_CANDIDATES, FMT_CODE, Slot, Stream, as_words, every_bit_stream,
-                                     flip_every_bit, popcount, sample_bits, stream_seed, write_directional, write_stream)
+                                     flip_every_bit, popcount, sample_bits, stream_seed, write_directional,
+                                     write_stream)
 
 
 def _within(k: int, n: int, p: float, z: float = 5.0) -> bool:

@@ -65,7 +65,8 @@ def test_sim_output_with_trailing_slash(tmp_path, capsys):
     _fail([*SIM, "--json", str(tmp_path / "new") + "/"], capsys, "--json", "directory")
 
 
-@pytest.mark.parametrize("cmd", [["device", "--voltages", "1", "--pulses-ns", "10"], ["memory", "--capacities-mb", "1"]])
+@pytest.mark.parametrize("cmd", [["device", "--voltages", "1", "--pulses-ns", "10"],
+                                 ["memory", "--capacities-mb", "1"]])
 def test_device_memory_json_is_directory(cmd, adir, afile, capsys):
     _fail([*cmd, "--json", str(adir)], capsys, "--json", str(adir), "directory")
     _fail([*cmd, "--json", str(afile / "t.json")], capsys, "--json", "not a directory")
