@@ -103,13 +103,40 @@ def timed_run(net, data, pol: ErrorPolicy, seed: int, thread: bool = True,
 
 
 def case_args(ap: argparse.ArgumentParser, rounds: int) -> None:
-    """The arguments that this benchmark shares with core_share.py and ab_deferred_capture.py (dense_threshold.py
-    shares ``--workload``, ``--image-size`` and :func:`case_net`)."""
+    """The arguments that this benchmark shares with core_share.py, ab_deferred_capture.py and ab_errors_ahead.py
+    (dense_threshold.py shares ``--workload``, ``--image-size`` and :func:`case_net`)."""
     ap.add_argument("cases", nargs="+")
     ap.add_argument("--rounds", type=int, default=rounds)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--workload", default="resnet18-mini")
     ap.add_argument("--image-size", type=int, default=None, help="resize the digits to N x N (default: as training)")
+
+
+def paired_steps(net, data, pol: ErrorPolicy, rounds: int, steps: int, prepare, case: str = ""
+                 ) -> tuple[dict[bool, list[float]], list[float]]:
+    """Whole injected steps with a change on and off, round by round, with the worker thread: each round makes both
+    runs from the same seed (new weights, one clean and one injected step, then a timed block of ``steps`` injected
+    steps), alternating which goes first, so that the pair's difference is taken within the round (this machine's
+    speed drifts by more from minute to minute than such a change is worth). ``prepare(run, on)`` sets the change on
+    or off in a new ``Runner`` before its first step. The two runs must flip the same bits (SystemExit if not).
+    Returns the ms a step of each run by ``on``, and the paired differences, on - off."""
+    times: dict[bool, list[float]] = {True: [], False: []}
+    diffs: list[float] = []
+    for r in range(rounds):
+        got, flips = {}, {}
+        for on in ((True, False) if r % 2 == 0 else (False, True)):
+            run = Runner(net, data, pol, 32, seed=r, thread=True)
+            prepare(run, on)
+            run.clean_block(1)
+            run.block(1)
+            got[on] = run.block(steps) * 1e3
+            flips[on] = run.flips_per_step
+            times[on].append(got[on])
+        if flips[True] != flips[False]:
+            raise SystemExit(f"{case}: round {r} flipped {flips[True]} bits a step with the change and "
+                             f"{flips[False]} without: not the same bits")
+        diffs.append(got[True] - got[False])
+    return times, diffs
 
 
 def case_net(args: argparse.Namespace):

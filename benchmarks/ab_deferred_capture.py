@@ -21,9 +21,8 @@ from pathlib import Path
 import archsim.accuracy.hooks as hooks
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ab_core import case_args, case_net, policy  # noqa: E402
+from ab_core import case_args, case_net, paired_steps, policy  # noqa: E402
 from archsim.datatypes import DataType  # noqa: E402
-from bench_injection import Runner  # noqa: E402
 
 
 class _Counted:
@@ -53,33 +52,21 @@ def main() -> None:
     print(f"{args.workload}, {data.x_train.shape[-1]} x {data.x_train.shape[-2]} inputs, batch 32, {args.rounds} "
           f"rounds of {args.steps} injected steps a run; ms a step")
     for case in args.cases:
-        pol = policy(case)
-        times: dict[bool, list[float]] = {True: [], False: []}
-        diffs: list[float] = []
-        deferred = False
-        for r in range(args.rounds):
-            got, flips = {}, {}
-            for on in ((True, False) if r % 2 == 0 else (False, True)):
-                run = Runner(net, data, pol, 32, seed=r, thread=True)
-                err = run.inj._ports[DataType.ERROR]
-                err.defers = err.defers and on
-                if err.ws is not None:
-                    err.ws = _Counted(err.ws)
-                run.clean_block(1)
-                run.block(1)
-                got[on] = run.block(args.steps) * 1e3
-                flips[on] = run.flips_per_step
-                deferred |= getattr(err.ws, "left", 0) > 0
-                times[on].append(got[on])
-            if flips[True] != flips[False]:
-                raise SystemExit(f"{case}: round {r} flipped {flips[True]} bits a step with the deferral and "
-                                 f"{flips[False]} without: not the same bits")
-            diffs.append(got[True] - got[False])
+        left = []
+
+        def prepare(run, on):
+            err = run.inj._ports[DataType.ERROR]
+            err.defers = err.defers and on
+            if err.ws is not None:
+                err.ws = _Counted(err.ws)
+            left.append(err.ws)
+
+        times, diffs = paired_steps(net, data, policy(case), args.rounds, args.steps, prepare, case)
+        deferred = any(getattr(w, "left", 0) > 0 for w in left)
         note = "" if deferred else ("  (no capture was left to the worker: no spare core, no sparse directional "
                                     "errors, or none of DEFER_CANDIDATES)")
         print(f"{case}: on {statistics.median(times[True]):.1f}, off {statistics.median(times[False]):.1f}, "
               f"on - off {statistics.median(diffs):+.1f} (pairs from {min(diffs):+.1f} to {max(diffs):+.1f}){note}")
-
 
 if __name__ == "__main__":
     main()

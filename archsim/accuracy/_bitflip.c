@@ -478,7 +478,8 @@ static PyTypeObject SlotType = {
 };
 
 /* ---- Stream ------------------------------------------------------------------------------------------------------ */
-/* a job of the worker thread (_bitflip_worker.h): a queued call (a Ticket's) or a stream's refill of positions */
+/* a job of the worker thread (_bitflip_worker.h): a queued call (a Ticket's), a left capture, or a refill of a stream's
+ * positions or Bernoulli words drawn ahead */
 typedef struct Job { struct Job *next; int kind; } Job;
 
 typedef struct {
@@ -501,6 +502,15 @@ typedef struct {
     int refilling;                   /* the worker has a refill of pf queued or running (atomic) */
     unsigned refill_gen;             /* ... queued in this process (not a forked parent's) */
     Job refill;
+    /* a dense stream's bit-parallel Bernoulli words drawn ahead (Stream.prefetch on a dense stream;
+     * _bitflip_worker.h), per direction d with bp[d]: groups of four words (what one bern4 gives) at
+     * bq[d][4 * (i % bq_cap)] for the groups i in [bq_head[d], bq_tail[d]); while the ring is on, bpg[d] is its
+     * drawer's (the worker's while a refill is queued or running, else the calling thread's) */
+    uint64_t *bq[2];
+    int64_t bq_cap, bq_head[2], bq_tail[2];
+    int bq_refilling[2];             /* atomic, as refilling */
+    unsigned bq_gen[2];
+    Job bq_job[2];
     List fails;                      /* scratch: failing (word, mask) of one sparse write, at 1..k (0: a sentinel) */
     List sw;                         /* scratch: a sparse write's switching candidates (a: index << 1 | new bit) */
     struct Block *blk;               /* scratch of the block passes (allocated at the first) */
@@ -620,6 +630,7 @@ static int Stream_init(Stream *self, PyObject *args, PyObject *kw) {
 }
 
 static void pf_release(Stream *s); /* _bitflip_worker.h */
+static void bq_release(Stream *s);
 
 static void Stream_dealloc(Stream *self) {
     if (self->cap_slot) { /* a capture left to the worker: it works on this stream until it is done */
@@ -627,6 +638,7 @@ static void Stream_dealloc(Stream *self) {
         if (capture_release(self)) PyErr_Clear();
     }
     pf_release(self);
+    bq_release(self);
     list_free(&self->fails);
     list_free(&self->sw);
     PyMem_RawFree(self->blk);
@@ -967,6 +979,19 @@ static int resolve_sparse(Stream *s, Slot *slot, const Segs *g, int64_t bits, in
  * each one's failing bits do not depend on where the other fails. */
 
 typedef void (*DenseFn)(Stream *, const Segs *, const void *, void *, Block *, int, int);
+/* n groups of four Bernoulli words of the lanes g at p = dig * 2^-64 into out, what n calls of bern4 give (each
+ * build's own) */
+typedef void (*BernFn)(Rng4 *, uint64_t, uint64_t *, int64_t);
+
+static int64_t bq_more(Stream *s, int d, int64_t head); /* _bitflip_worker.h */
+
+/* the next group of four Bernoulli words of direction d from its ring (drawn ahead), into out */
+static inline void bq_take(Stream *s, int d, uint64_t *out) {
+    const int64_t h = s->bq_head[d];
+    if (__atomic_load_n(&s->bq_tail[d], __ATOMIC_ACQUIRE) == h) bq_more(s, d, h);
+    memcpy(out, s->bq[d] + 4 * (h & (s->bq_cap - 1)), 4 * sizeof(uint64_t));
+    __atomic_store_n(&s->bq_head[d], h + 1, __ATOMIC_RELEASE); /* (after the copy: the drawer may reuse it now) */
+}
 
 /* the portable build: SSE2, SWAR popcounts (vectorised), walks and bit selection by loops */
 #define DENSE_FN dense_base
@@ -1021,15 +1046,20 @@ typedef void (*DenseFn)(Stream *, const Segs *, const void *, void *, Block *, i
  * pick another to check that all give the same bits) */
 static const char *const ISA_NAME[] = {"base", "avx2", "bmi2", "avx512"};
 static DenseFn ISA_FN[4];
+static BernFn BERN_FN[4];
 static int isa_best, dense_isa;
 
 static void isa_detect(void) {
     ISA_FN[0] = dense_base;
+    BERN_FN[0] = bern_fill_dense_base;
     isa_best = 0;
 #ifdef DENSE_X86
     ISA_FN[1] = dense_avx2;
     ISA_FN[2] = dense_bmi2;
     ISA_FN[3] = dense_avx512;
+    BERN_FN[1] = bern_fill_dense_avx2;
+    BERN_FN[2] = bern_fill_dense_bmi2;
+    BERN_FN[3] = bern_fill_dense_avx512;
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
         __builtin_cpu_supports("popcnt")) {
@@ -1161,6 +1191,7 @@ static int write_args(Stream *s, PyObject *args, PyObject *kw, const char *what,
 }
 
 static void capture_later(Stream *s, Slot *slot, Segs *g, int from_dst, PyObject *hold); /* _bitflip_worker.h */
+static void bq_kick(Stream *s);
 
 static PyObject *Stream_write(Stream *s, PyObject *args, PyObject *kw) {
     WriteArgs a;
@@ -1177,6 +1208,7 @@ static PyObject *Stream_write(Stream *s, PyObject *args, PyObject *kw) {
     leave(s, a.slot);
     if (!err && later) capture_later(s, a.slot, g, later - 1, a.hold); /* takes g over */
     else segs_free(g);
+    if (s->dense) bq_kick(s);
     return err ? PyErr_NoMemory() : PyLong_FromLongLong(flips);
 }
 
@@ -1234,6 +1266,10 @@ static PyObject *Stream_n01(Stream *s, void *c) { return PyLong_FromLongLong(s->
 static PyObject *Stream_n10(Stream *s, void *c) { return PyLong_FromLongLong(s->n10); }
 static PyObject *Stream_p(Stream *s, void *c) { return PyFloat_FromDouble(s->p); }
 static PyObject *Stream_dense(Stream *s, void *c) { return PyBool_FromLong(s->dense); }
+static PyObject *Stream_ahead(Stream *s, void *c) { return PyBool_FromLong(s->pf || s->bq[0] || s->bq[1]); }
+static PyObject *Stream_bit_parallel(Stream *s, void *c) {
+    return Py_BuildValue("(OO)", s->bp[0] ? Py_True : Py_False, s->bp[1] ? Py_True : Py_False);
+}
 
 static PyMethodDef Stream_methods[] = {
     {"flip", (PyCFunction)(void (*)(void))Stream_flip, METH_VARARGS | METH_KEYWORDS,
@@ -1267,7 +1303,9 @@ static PyMethodDef Stream_methods[] = {
     {"prefetch", (PyCFunction)Stream_prefetch, METH_O,
      "prefetch(cap)\n\nFrom now on the worker thread draws this every-bit stream's failing positions ahead, into a "
      "ring of cap (a power of two): the same positions, the calls only apply them. Writes, capture, positions and "
-     "uniforms are then refused."},
+     "uniforms are then refused. On a dense stream with a bit-parallel direction (bit_parallel), it draws that "
+     "direction's Bernoulli words ahead instead, cap groups of four: the same words, the writes only take them; "
+     "every call stays allowed."},
     {"positions", (PyCFunction)Stream_positions, METH_O,
      "positions(bits) -> bytes\n\nThe failing positions (int64) among the next bits of the every-bit process."},
     {"uniforms", (PyCFunction)Stream_uniforms, METH_O, "uniforms(k) -> bytes\n\nk float64 uniforms in [0, 1)."},
@@ -1278,6 +1316,9 @@ static PyGetSetDef Stream_getset[] = {
     {"n10", (getter)Stream_n10, NULL, "failed 1 -> 0 switches of the last write", NULL},
     {"p", (getter)Stream_p, NULL, "the every-bit (or candidate) rate", NULL},
     {"dense", (getter)Stream_dense, NULL, "whether directional writes compare every word", NULL},
+    {"ahead", (getter)Stream_ahead, NULL, "whether the worker draws for it ahead (prefetch)", NULL},
+    {"bit_parallel", (getter)Stream_bit_parallel, NULL,
+     "(0 -> 1, 1 -> 0): whether a dense stream draws that direction bit-parallel (Bernoulli words)", NULL},
     {NULL}};
 
 static PyTypeObject StreamType = {

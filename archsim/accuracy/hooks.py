@@ -59,7 +59,8 @@ ASYNC_CANDIDATES = 0.01
 #: candidate) is cheaper than handing it over and having the next write wait for it
 DEFER_CANDIDATES = 4096
 #: every-bit rate from which a stream's failing positions are drawn ahead by the worker thread (``Stream.prefetch``),
-#: and the ring they are drawn into (positions): below, a step draws a few thousand positions at most
+#: and the ring they are drawn into (positions; for the errors' dense writes, groups of four Bernoulli words): below,
+#: a step draws a few thousand positions at most
 PREFETCH_RATE = 1e-4
 PREFETCH_RING = 1 << 16
 
@@ -335,8 +336,9 @@ class Injector:
     thread (``Stream.write_later``) where a port expects failing bits (``ASYNC_CANDIDATES``): a stored activation's
     write, until backward unpacks it; in the optimizer step, the gradients' write and read while this thread keeps
     the state's and the weights' old contents, and the weights' write while this thread writes the state. Every-bit
-    streams from ``PREFETCH_RATE`` have their positions drawn ahead by it. The bits are the same either way (each
-    stream's calls keep their order).
+    streams from ``PREFETCH_RATE`` have their positions drawn ahead by it, and the errors' dense write stream its
+    bit-parallel directions' Bernoulli words. The bits are the same either way (each stream's calls keep their
+    order, and what is drawn ahead is drawn in order).
     """
 
     def __init__(self, policy: ErrorPolicy, seed: int = 0, thread: bool = True):
@@ -364,6 +366,10 @@ class Injector:
             if self.thread:  # every-bit streams: the worker draws their positions ahead, the calls apply them
                 self._prefetch += [s for s in (rs, ws if m.write_model == "symmetric" else None)
                                    if s is not None and s.p >= PREFETCH_RATE]
+                # the errors' dense writes stay on the training thread (the layer below reads them at once): the
+                # worker draws their bit-parallel Bernoulli words ahead, the writes take them
+                if dt is _ERR and ws is not None and m.write_model != "symmetric" and any(ws.bit_parallel):
+                    self._prefetch.append(ws)
         self._stats: dict[DataType, FlipStats] = {dt: port.stats for dt, port in self._ports.items()}
         self._on = {dt: m.active for dt, m in self.models.items()}
         self._model = None

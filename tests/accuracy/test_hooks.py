@@ -420,6 +420,11 @@ def test_worker_thread_gives_the_same_bits(digits, pol, monkeypatch):
     assert err.defer == (err.defers and on._spare_core())  # as the last forward pass set it
     assert err.defers == (not err.sym and not err.dense)
     assert not off._ports[DataType.ERROR].defer
+    # the worker draws ahead for an every-bit error stream (positions) and a dense one with a bit-parallel direction
+    # (Bernoulli words)
+    ahead = err.sym and err.ws.p >= hooks.PREFETCH_RATE or err.dense and any(err.ws.bit_parallel)
+    assert err.ws.ahead == (ahead and on._spare_core())
+    assert not off._ports[DataType.ERROR].ws.ahead
 
 
 def test_stats_wait_for_queued_writes(digits, monkeypatch):

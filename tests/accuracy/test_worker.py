@@ -235,6 +235,109 @@ def test_positions_drawn_ahead_are_the_same_positions(p, fmt, sizes, seed, patte
     assert got == ref
 
 
+def _dense_writes(s: Stream, sizes: list[int], seed: int, later: list[int], start: int | None, fmt: str) -> list:
+    """Dense writes in order on ``s`` into four buffers (a slot each, carried from write to write), each made here,
+    in place (``later[i]`` 2), or queued on the worker (1); the stream draws its Bernoulli words ahead from call
+    ``start`` on (``prefetch(1024)``: a ring of 1024 groups of four words, which long writes run dry, so that they
+    draw for themselves). Returns each call's counts and stored words."""
+    scale = 0.05 if fmt == "int8" else None
+    slots, out, pend = [Slot() for _ in range(4)], [], []
+    for i, lt in enumerate(later):
+        if i == start:
+            s.prefetch(1024)
+        n = sizes[i % len(sizes)]
+        x = _data(n, seed * 100 + i)
+        y = x if lt == 2 else torch.empty_like(x)
+        slot = slots[i % 4]
+        if lt == 1:
+            t = s.write_later(slot, x.data_ptr(), y.data_ptr(), n, scale, 0, True, (x, y))
+            out.append((t.wait(), t.n01, t.n10, _u32(y)))
+        else:
+            k = s.write(slot, x.data_ptr(), y.data_ptr(), n, scale, 0, True)
+            out.append((k, s.n01, s.n10, _u32(y)))
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(rates=st.sampled_from([(2e-2, 4e-3), (8e-2, 1e-6), (0.3, 0.05), (1.0, 0.02), (3e-3, 0.2)]),
+       fmt=st.sampled_from(["fp32", "bf16", "fp16", "int8"]),
+       sizes=st.lists(st.integers(1, 60_000), min_size=1, max_size=4),
+       later=st.lists(st.integers(0, 2), min_size=1, max_size=10), seed=st.integers(0, 1000),
+       start=st.integers(0, 3), isa=st.sampled_from(range(4)))
+def test_bernoulli_words_drawn_ahead_are_the_same_words(rates, fmt, sizes, later, seed, start, isa):
+    """A dense stream whose worker draws its bit-parallel directions' Bernoulli words ahead (from any call on, on any
+    build of the dense pass, with writes queued on the worker, made here and in place between) stores the words and
+    counts the failures of one that draws them as it goes."""
+    from archsim.accuracy import _bitflip
+    from archsim.accuracy.formats import codec
+    isas = _bitflip.isas()
+    prev = _bitflip.isa()
+    _bitflip.isa(isas[isa % len(isas)])
+    try:
+        def stream():
+            c = codec(fmt, int8_scale=0.05)
+            s = Stream(seed, max(rates), FMT_CODE[fmt], rates[0], rates[1], True)
+            assert s.dense and any(s.bit_parallel) and s.bit_parallel == (rates[0] >= 1 / 64, rates[1] >= 1 / 64)
+            return s, c
+        ref = _dense_writes(stream()[0], sizes, seed, [0 if lt == 1 else lt for lt in later], None, fmt)
+        got = _dense_writes(stream()[0], sizes, seed, later, min(start, len(later) - 1), fmt)
+    finally:
+        _bitflip.isa(prev)
+    assert got == ref
+
+
+def test_dense_stream_without_a_bit_parallel_direction_draws_nothing_ahead():
+    from archsim.accuracy.formats import codec
+    s = write_stream(1, 1e-2, 1e-3, codec("fp32"))  # dense, both directions by gaps
+    assert s.dense and s.bit_parallel == (False, False)
+    with pytest.raises(ValueError, match="bit-parallel"):
+        s.prefetch(1 << 12)
+    s = write_stream(1, 2e-2, 1e-3, codec("fp32"))
+    s.prefetch(1 << 12)
+    s.prefetch(1 << 12)  # again: nothing changes
+    x = torch.ones(16)
+    s.capture(Slot(), x.data_ptr(), 16)  # every call stays allowed
+    assert len(s.positions(100)) % 8 == 0 and len(s.uniforms(3)) == 24
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_draws_its_bernoulli_words_itself():
+    """A refill of a dense stream's ring under way as the process forks never runs in the child: the child's writes
+    draw for themselves instead of waiting for it (words of the same law; which ones depends on where the fork
+    caught the refill, as with the positions' ring), and the parent's stream goes on giving its own bits."""
+    from archsim.accuracy.formats import codec
+    n = 300_000
+    x = _data(n, 9)
+
+    def make():
+        return write_stream(21, 8e-2, 1e-6, codec("bf16"))
+
+    def writes(s, k):
+        out = []
+        for _ in range(k):
+            y = torch.empty(n)
+            out.append((s.write(Slot(), x.data_ptr(), y.data_ptr(), n, None, 1, False), _u32(y)))
+        return out
+
+    want = writes(make(), 4)
+    ahead = make()
+    ahead.prefetch(1024)  # a refill queued at once, running or still queued as the fork happens
+    first = writes(ahead, 1)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(w, pickle.dumps([k for k, _ in writes(ahead, 3)]))
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        child = pickle.loads(f.read())
+    os.waitpid(pid, 0)
+    assert first + writes(ahead, 3) == want
+    assert all(abs(k - want[0][0]) < 0.05 * want[0][0] for k in child)  # ~1e5 failures a write, spread ~0.3 %
+
+
 def test_prefetching_stream_refuses_what_would_draw_beside_it():
     s = Stream(1, 1e-2, 0)
     s.prefetch(1 << 12)
@@ -248,7 +351,7 @@ def test_prefetching_stream_refuses_what_would_draw_beside_it():
         Stream(1, 1e-2, 0).prefetch(1000)
     from archsim.accuracy.formats import codec
     with pytest.raises(ValueError, match="every-bit"):
-        write_stream(1, 1e-2, 1e-3, codec("fp32")).prefetch(1 << 12)
+        write_stream(1, 3e-3, 1e-3, codec("fp32")).prefetch(1 << 12)  # sparse
 
 
 def test_a_stream_in_use_on_another_thread_refuses_a_second_call():
