@@ -139,6 +139,18 @@ def paired_steps(net, data, pol: ErrorPolicy, rounds: int, steps: int, prepare, 
     return times, diffs
 
 
+def pair_header(args: argparse.Namespace, data) -> None:
+    """The heading of :func:`paired_steps`' results: workload, input size, rounds and steps."""
+    print(f"{args.workload}, {data.x_train.shape[-1]} x {data.x_train.shape[-2]} inputs, batch 32, {args.rounds} "
+          f"rounds of {args.steps} injected steps a run; ms a step")
+
+
+def report_pair(case: str, times: dict[bool, list[float]], diffs: list[float], note: str = "") -> None:
+    """One line of :func:`paired_steps`' results: the median step on and off, and the median paired difference."""
+    print(f"{case}: on {statistics.median(times[True]):.1f}, off {statistics.median(times[False]):.1f}, "
+          f"on - off {statistics.median(diffs):+.1f} (pairs from {min(diffs):+.1f} to {max(diffs):+.1f}){note}")
+
+
 def case_net(args: argparse.Namespace):
     """(data, network) of ``case_args``' workload and image size, torch on one thread."""
     torch.set_num_threads(1)

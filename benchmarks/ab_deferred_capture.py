@@ -14,14 +14,13 @@ median of the paired differences, "on - off" (below 0: the deferral saves that m
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 
 import archsim.accuracy.hooks as hooks
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ab_core import case_args, case_net, paired_steps, policy  # noqa: E402
+from ab_core import case_args, case_net, pair_header, paired_steps, policy, report_pair  # noqa: E402
 from archsim.datatypes import DataType  # noqa: E402
 
 
@@ -49,8 +48,7 @@ def main() -> None:
     if args.defer_candidates is not None:
         hooks.DEFER_CANDIDATES = args.defer_candidates
     data, net = case_net(args)
-    print(f"{args.workload}, {data.x_train.shape[-1]} x {data.x_train.shape[-2]} inputs, batch 32, {args.rounds} "
-          f"rounds of {args.steps} injected steps a run; ms a step")
+    pair_header(args, data)
     for case in args.cases:
         left = []
 
@@ -65,8 +63,7 @@ def main() -> None:
         deferred = any(getattr(w, "left", 0) > 0 for w in left)
         note = "" if deferred else ("  (no capture was left to the worker: no spare core, no sparse directional "
                                     "errors, or none of DEFER_CANDIDATES)")
-        print(f"{case}: on {statistics.median(times[True]):.1f}, off {statistics.median(times[False]):.1f}, "
-              f"on - off {statistics.median(diffs):+.1f} (pairs from {min(diffs):+.1f} to {max(diffs):+.1f}){note}")
+        report_pair(case, times, diffs, note)
 
 if __name__ == "__main__":
     main()

@@ -14,12 +14,11 @@ that much a step).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ab_core import case_args, case_net, paired_steps, policy  # noqa: E402
+from ab_core import case_args, case_net, pair_header, paired_steps, policy, report_pair  # noqa: E402
 from archsim.datatypes import DataType  # noqa: E402
 
 
@@ -28,8 +27,7 @@ def main() -> None:
     case_args(ap, 12)
     args = ap.parse_args()
     data, net = case_net(args)
-    print(f"{args.workload}, {data.x_train.shape[-1]} x {data.x_train.shape[-2]} inputs, batch 32, {args.rounds} "
-          f"rounds of {args.steps} injected steps a run; ms a step")
+    pair_header(args, data)
     for case in args.cases:
         ahead = []
 
@@ -43,8 +41,7 @@ def main() -> None:
         times, diffs = paired_steps(net, data, policy(case), args.rounds, args.steps, prepare, case)
         note = "" if ahead else ("  (nothing was drawn ahead: no spare core, or no dense error stream with a "
                                  "bit-parallel direction)")
-        print(f"{case}: on {statistics.median(times[True]):.1f}, off {statistics.median(times[False]):.1f}, "
-              f"on - off {statistics.median(diffs):+.1f} (pairs from {min(diffs):+.1f} to {max(diffs):+.1f}){note}")
+        report_pair(case, times, diffs, note)
 
 
 if __name__ == "__main__":

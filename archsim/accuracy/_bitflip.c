@@ -22,8 +22,9 @@
  *    give each switching bit exactly its direction's probability.
  *  - Stored formats: fp32 (the bits of the tensor), bf16 (round to nearest even on the upper half, like
  *    torch.bfloat16; NaN -> 0x7FC0), fp16 (IEEE binary16, round to nearest even, overflow to infinity, like
- *    torch.float16; NaN -> 0x7E00 with its sign) and int8 (two's complement q = clamp(rint(x / s), -128, 127), NaN -> 0, read back as
- *    q * s in float32). Only the words that receive a flip are encoded, flipped and decoded.
+ *    torch.float16; NaN -> 0x7E00 with its sign) and int8 (two's complement q = clamp(rint(x / s), -128, 127),
+ *    NaN -> 0, read back as q * s in float32). Only the words that receive a flip are encoded, flipped and
+ *    decoded.
  *
  * Tensors are passed as (data pointer, number of float32 words) "segments": one tensor, or several laid end to end
  * in one bit space (the optimizer step's weights, gradients or state), each with its own int8 scale. The caller
@@ -228,7 +229,9 @@ static inline void bern4(Rng4 *g, uint64_t dig, uint64_t *out) {
 /* the gap left after `bits` more good bits */
 static inline int64_t gap_after(int64_t gap, int64_t bits) { return gap >= NEVER ? NEVER : gap - bits; }
 /* the next failing position after `pos`, or NEVER */
-static inline int64_t next_pos(int64_t pos, int64_t gap) { return gap >= NEVER || pos >= NEVER - gap ? NEVER : pos + 1 + gap; }
+static inline int64_t next_pos(int64_t pos, int64_t gap) {
+    return gap >= NEVER || pos >= NEVER - gap ? NEVER : pos + 1 + gap;
+}
 
 /* The geometric law of the good bits before the next failing one, P(G = k) = p (1 - p)^k. By inversion,
  * G = floor(log U / log(1 - p)), one logarithm a draw; at high rates (many draws, short gaps) by Walker's alias
@@ -1221,7 +1224,10 @@ static PyObject *Stream_capture(Stream *s, PyObject *args, PyObject *kw) {
     static char *kws[] = {"slot", "src", "n", "scale", NULL};
     PyObject *slot_o, *src, *n, *scale = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "OOO|O", kws, &slot_o, &src, &n, &scale)) return NULL;
-    if (!PyObject_TypeCheck(slot_o, &SlotType)) { PyErr_SetString(PyExc_TypeError, "slot must be a Slot"); return NULL; }
+    if (!PyObject_TypeCheck(slot_o, &SlotType)) {
+        PyErr_SetString(PyExc_TypeError, "slot must be a Slot");
+        return NULL;
+    }
     if (pf_refuse(s, "capture")) return NULL;
     Segs g;
     if (segs_parse(&g, src, Py_None, n, scale)) return NULL;
@@ -1342,7 +1348,8 @@ static PyObject *codec_call(PyObject *args, int decode) {
     if (!PyArg_ParseTuple(args, "y*w*i|d", &in, &out, &fmt, &s)) return NULL;
     PyObject *ret = NULL;
     if (fmt < 0 || fmt >= NFMT) PyErr_SetString(PyExc_ValueError, "unknown format code");
-    else if (in.len != out.len || in.len % 4) PyErr_SetString(PyExc_ValueError, "buffers of equal size in 4-byte words");
+    else if (in.len != out.len || in.len % 4)
+        PyErr_SetString(PyExc_ValueError, "buffers of equal size in 4-byte words");
     else {
         const uint32_t *a = in.buf;
         uint32_t *b = out.buf;
@@ -1364,7 +1371,10 @@ static PyObject *py_isa(PyObject *m, PyObject *args) {
         int k = -1;
         for (int i = 0; i <= isa_best; i++)
             if (!strcmp(name, ISA_NAME[i])) k = i;
-        if (k < 0) { PyErr_Format(PyExc_ValueError, "dense pass %s: this CPU runs up to %s", name, ISA_NAME[isa_best]); return NULL; }
+        if (k < 0) {
+            PyErr_Format(PyExc_ValueError, "dense pass %s: this CPU runs up to %s", name, ISA_NAME[isa_best]);
+            return NULL;
+        }
         dense_isa = k;
     }
     return PyUnicode_FromString(ISA_NAME[dense_isa]);

@@ -358,7 +358,9 @@ static PyObject *Ticket_wait(Ticket *t, PyObject *unused) {
     return PyLong_FromLongLong(t->k);
 }
 
-static PyObject *Ticket_done(Ticket *t, void *c) { return PyBool_FromLong(__atomic_load_n(&t->done, __ATOMIC_ACQUIRE)); }
+static PyObject *Ticket_done(Ticket *t, void *c) {
+    return PyBool_FromLong(__atomic_load_n(&t->done, __ATOMIC_ACQUIRE));
+}
 static PyObject *Ticket_n01(Ticket *t, void *c) { ticket_wait(t); return PyLong_FromLongLong(t->n01); }
 static PyObject *Ticket_n10(Ticket *t, void *c) { ticket_wait(t); return PyLong_FromLongLong(t->n10); }
 
