@@ -169,26 +169,25 @@ static void DN(bern_fill)(Rng4 *g, uint64_t dig, uint64_t *out, int64_t n) {
  * chunks) with k switching bits takes the next k Bernoulli bits (in switch-space order, drawn 256 at a time as the
  * chunks need them; what is left of the last four words at the block's end is dropped), deposited at its switching
  * bits and ORed into the packed failing bits `f`; returns their number. The words come from the direction's lanes
- * `g`, or where its words are drawn ahead (ring: s->bq[d]) from the ring, which then owns the lanes. */
-static inline int64_t DN(bp_flips)(Rng4 *g, uint64_t dig, const uint64_t *e, uint64_t *f, int nch, uint64_t *bern,
-                                   Stream *s, const int d, const int ring) {
+ * (s->bpg[d]), or where its words are drawn ahead (`ring`: s->bq[d]) from the ring, which then owns the lanes. */
+static inline int64_t DN(bp_flips)(Stream *s, const int d, const uint64_t *e, uint64_t *f, int nch, uint64_t *bern,
+                                   const int ring) {
+    Rng4 *const g = &s->bpg[d];
+    const uint64_t dig = s->dig[d];
 #if DENSE_SIMD
     __m256i st[4]; /* (unused with the ring, whose drawer owns the lanes meanwhile: not read then) */
     for (int j = 0; j < 4; j++) st[j] = ring ? _mm256_setzero_si256() : _mm256_loadu_si256((const __m256i *)g->s[j]);
-#define DN_BERN4(out)                                                                                              \
-    do {                                                                                                           \
-        if (ring) bq_take(s, d, out);                                                                              \
-        else DN(bern4)(st, dig, out);                                                                              \
-    } while (0)
+#define DN_DRAW4(out) DN(bern4)(st, dig, out)
 #else
     Rng4 gl = {{{0}}}; /* in registers where it can (not read with the ring, as above) */
     if (!ring) gl = *g;
+#define DN_DRAW4(out) bern4(&gl, dig, out)
+#endif
 #define DN_BERN4(out)                                                                                              \
     do {                                                                                                           \
         if (ring) bq_take(s, d, out);                                                                              \
-        else bern4(&gl, dig, out);                                                                                 \
+        else DN_DRAW4(out);                                                                                        \
     } while (0)
-#endif
     uint64_t pos = 0, avail = 0;
     int64_t flips = 0;
     int c = 0;
@@ -242,6 +241,7 @@ static inline int64_t DN(bp_flips)(Rng4 *g, uint64_t dig, const uint64_t *e, uin
         f[c] |= DN(pdep64)(v, m);
     }
 #undef DN_BERN4
+#undef DN_DRAW4
     if (ring) return flips;
 #if DENSE_SIMD
     for (int j = 0; j < 4; j++) _mm256_storeu_si256((__m256i *)g->s[j], st[j]);
@@ -332,8 +332,8 @@ static inline __attribute__((always_inline)) void DN(pass)(Stream *s, const Segs
              *    the failing bits */
             for (int d = 0; d < 2; d++) {
                 if (d ? bp10 : bp01) {
-                    nd[d] += s->bq[d] ? DN(bp_flips)(&s->bpg[d], s->dig[d], b->e[d], b->fp, nch, b->bern, s, d, 1)
-                                      : DN(bp_flips)(&s->bpg[d], s->dig[d], b->e[d], b->fp, nch, b->bern, s, d, 0);
+                    nd[d] += s->bq[d] ? DN(bp_flips)(s, d, b->e[d], b->fp, nch, b->bern, 1)
+                                      : DN(bp_flips)(s, d, b->e[d], b->fp, nch, b->bern, 0);
                     continue;
                 }
                 const int cnt = d ? cnt10 : cnt01;
