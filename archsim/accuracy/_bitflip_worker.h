@@ -106,6 +106,17 @@ static void pf_draw(Stream *s, int64_t k, int yield) {
     __atomic_store_n(&s->pf_tail, tail + i, __ATOMIC_RELEASE);
 }
 
+/* a ring's reader with nothing left to read (its tail at `head`) while the worker refills it: take what the worker
+ * publishes as soon as it does (a short spin), else wait until the refill (`refilled(arg)`) is over */
+static void await_refill(const int64_t *tail, int64_t head, int (*refilled)(const void *), const void *arg) {
+    for (int i = 0; i < 4096 && __atomic_load_n(tail, __ATOMIC_ACQUIRE) == head && !refilled(arg); i++) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+    if (__atomic_load_n(tail, __ATOMIC_ACQUIRE) == head) wait_until(refilled, arg);
+}
+
 /* the calling thread has consumed up to `head`, the whole ring: publish that, then wait for the refill under way or
  * draw more itself; returns the new tail (> head) */
 static int64_t pf_more(Stream *s, int64_t head) {
@@ -117,13 +128,7 @@ static int64_t pf_more(Stream *s, int64_t head) {
             pf_draw(s, PF_DRAW, 0);
             continue;
         }
-        /* the worker draws: take its positions as it publishes them (every 1024), else its end */
-        for (int i = 0; i < 4096 && __atomic_load_n(&s->pf_tail, __ATOMIC_ACQUIRE) == head && refill_active(s); i++) {
-#if defined(__x86_64__) || defined(__i386__)
-            __builtin_ia32_pause();
-#endif
-        }
-        if (__atomic_load_n(&s->pf_tail, __ATOMIC_ACQUIRE) == head) wait_refill(s);
+        await_refill(&s->pf_tail, head, no_refill, s); /* the worker publishes every 1024 positions */
     }
 }
 
@@ -190,13 +195,7 @@ static int64_t bq_more(Stream *s, int d, int64_t head) {
             bq_draw(s, d, BQ_DRAW, 0);
             continue;
         }
-        for (int i = 0; i < 4096 && __atomic_load_n(&s->bq_tail[d], __ATOMIC_ACQUIRE) == head &&
-                        bq_refill_active(s, d); i++) {
-#if defined(__x86_64__) || defined(__i386__)
-            __builtin_ia32_pause();
-#endif
-        }
-        if (__atomic_load_n(&s->bq_tail[d], __ATOMIC_ACQUIRE) == head) wait_until(bq_no_refill, &ref);
+        await_refill(&s->bq_tail[d], head, bq_no_refill, &ref); /* the worker publishes every BQ_CHUNK groups */
     }
 }
 

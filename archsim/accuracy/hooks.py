@@ -368,7 +368,7 @@ class Injector:
                                    if s is not None and s.p >= PREFETCH_RATE]
                 # the errors' dense writes stay on the training thread (the layer below reads them at once): the
                 # worker draws their bit-parallel Bernoulli words ahead, the writes take them
-                if dt is _ERR and ws is not None and m.write_model != "symmetric" and any(ws.bit_parallel):
+                if dt is _ERR and ws is not None and any(ws.bit_parallel):  # (every-bit streams: none)
                     self._prefetch.append(ws)
         self._stats: dict[DataType, FlipStats] = {dt: port.stats for dt, port in self._ports.items()}
         self._on = {dt: m.active for dt, m in self.models.items()}
